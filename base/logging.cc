@@ -1,0 +1,84 @@
+#include "base/logging.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <string>
+
+namespace base {
+namespace {
+
+std::atomic<const char*> g_prefix{"log"};
+std::atomic<int> g_verbosity{0};
+std::atomic<bool> g_quiet{false};
+
+void WriteAll(const char* data, size_t size) {
+  while (size > 0) {
+    ssize_t n = write(STDERR_FILENO, data, size);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return;
+    }
+    data += n;
+    size -= static_cast<size_t>(n);
+  }
+}
+
+const char* SeverityName(LogSeverity severity) {
+  switch (severity) {
+    case LogSeverity::kInfo:
+      return "";
+    case LogSeverity::kWarning:
+      return "warning: ";
+    case LogSeverity::kError:
+      return "error: ";
+  }
+  return "";
+}
+
+}  // namespace
+
+void SetLogPrefix(const char* prefix) { g_prefix.store(prefix); }
+void SetVerbosity(int level) { g_verbosity.store(level); }
+int Verbosity() { return g_verbosity.load(std::memory_order_relaxed); }
+void SetQuiet(bool quiet) { g_quiet.store(quiet); }
+
+LogMessage::LogMessage(LogSeverity severity, const char* /*file*/, int /*line*/)
+    : severity_(severity) {}
+
+LogMessage::~LogMessage() {
+  if (g_quiet.load() && severity_ != LogSeverity::kError) return;
+  std::string line = std::string(g_prefix.load()) + ": " + SeverityName(severity_) +
+                     stream_.str() + "\n";
+  WriteAll(line.data(), line.size());
+}
+
+void RawLog(const char* message) {
+  const char* prefix = g_prefix.load();
+  WriteAll(prefix, strlen(prefix));
+  WriteAll(": ", 2);
+  WriteAll(message, strlen(message));
+  WriteAll("\n", 1);
+}
+
+void RawLogErrno(const char* what, int error_number) {
+  char digits[16];
+  size_t n = sizeof(digits);
+  unsigned value = error_number < 0 ? 0u - static_cast<unsigned>(error_number)
+                                    : static_cast<unsigned>(error_number);
+  do {
+    digits[--n] = static_cast<char>('0' + value % 10);
+    value /= 10;
+  } while (value != 0 && n > 1);
+  if (error_number < 0) digits[--n] = '-';
+  const char* prefix = g_prefix.load();
+  WriteAll(prefix, strlen(prefix));
+  WriteAll(": ", 2);
+  WriteAll(what, strlen(what));
+  WriteAll(": errno ", 8);
+  WriteAll(digits + n, sizeof(digits) - n);
+  WriteAll("\n", 1);
+}
+
+}  // namespace base
