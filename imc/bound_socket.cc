@@ -1,0 +1,103 @@
+#include "imc/bound_socket.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+
+#include <climits>
+
+#include "absl/strings/str_cat.h"
+#include "base/errno_status.h"
+#include "base/status_macros.h"
+#include "imc/packet.h"
+#include "imc/wire_format.h"
+
+namespace imc {
+namespace {
+
+constexpr char kConnectRequest = 'c';
+
+absl::Status MalformedRequest(absl::string_view why) {
+  return base::ErrnoStatus(EPROTO, absl::StrCat("malformed connection request: ", why));
+}
+
+}  // namespace
+
+absl::StatusOr<std::pair<BoundSocket, SocketAddress>> MakeBoundSocket() {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
+    return base::ErrnoStatus(errno, "socketpair");
+  }
+  BoundSocket bound{base::UniqueFd(fds[0])};
+  SocketAddress address = SocketAddress::Adopt(base::UniqueFd(fds[1]));
+  // Credentials mark every real packet, so that Accept() tells a request of 0 bytes from end
+  // of stream. Only the bound end, which never sends, has SO_PASSCRED: a sender with it would
+  // be autobound to an abstract name.
+  int one = 1;
+  if (setsockopt(bound.fd(), SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0) {
+    return base::ErrnoStatus(errno, "setsockopt(SO_PASSCRED)");
+  }
+  int buffer = kPendingRequestBufferBytes;
+  if (setsockopt(address.fd(), SOL_SOCKET, SO_SNDBUFFORCE, &buffer, sizeof(buffer)) != 0) {
+    buffer = INT_MAX / 2;  // The kernel clamps it to net.core.wmem_max.
+    if (setsockopt(address.fd(), SOL_SOCKET, SO_SNDBUF, &buffer, sizeof(buffer)) != 0) {
+      return base::ErrnoStatus(errno, "setsockopt(SO_SNDBUF)");
+    }
+  }
+  return std::make_pair(std::move(bound), std::move(address));
+}
+
+absl::StatusOr<ConnectedSocket> SocketAddress::Connect(const ConnectOptions& options) const {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
+    return base::ErrnoStatus(errno, "socketpair");
+  }
+  ConnectedSocket connection(base::UniqueFd(fds[0]), ConnectedSocket::Role::kConnecting);
+  base::UniqueFd request_end(fds[1]);
+  const char request = kConnectRequest;
+  iovec iov = {const_cast<char*>(&request), 1};
+  const int request_fd = request_end.get();
+  absl::Status sent = SendPacket(fd_.get(), {&iov, 1}, {&request_fd, 1}, options.wait);
+  if (base::ErrnoOf(sent) == EPIPE) {
+    return base::ErrnoStatus(ECONNREFUSED, "connect: the bound socket is closed");
+  }
+  RETURN_IF_ERROR(sent);
+  request_end.reset();  // The request holds it now; the acceptor gets it.
+  if (options.wait_for_accept) RETURN_IF_ERROR(connection.AwaitAccept(options.wait));
+  return connection;
+}
+
+absl::StatusOr<SocketAddress> SocketAddress::Duplicate() const {
+  int fd = fcntl(fd_.get(), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) return base::ErrnoStatus(errno, "dup SocketAddress");
+  return SocketAddress(base::UniqueFd(fd));
+}
+
+absl::StatusOr<ConnectedSocket> BoundSocket::Accept(const WaitOptions& wait) const {
+  char request[2];
+  iovec iov = {request, sizeof(request)};
+  ASSIGN_OR_RETURN(ReceivedPacket packet, ReceivePacket(fd_.get(), {&iov, 1}, wait));
+  if (AtEndOfStream(fd_.get(), packet)) {
+    return base::ErrnoStatus(EPIPE, "accept: every SocketAddress of this bound socket is closed");
+  }
+  // Any fds that came with a bad request are closed with `packet`.
+  if (packet.control_truncated) return MalformedRequest("more than 8 fds");
+  if (packet.size != 1) return MalformedRequest(absl::StrCat(packet.size, " bytes, expected 1"));
+  if (request[0] != kConnectRequest) return MalformedRequest("wrong request byte");
+  if (packet.fds.size() != 1) {
+    return MalformedRequest(absl::StrCat(packet.fds.size(), " fds, expected 1"));
+  }
+  absl::Status is_socket = CheckImcSocket(packet.fds[0].get());
+  if (!is_socket.ok()) return MalformedRequest(is_socket.message());
+  ConnectedSocket connection(std::move(packet.fds[0]), ConnectedSocket::Role::kConnected);
+  WireHeader ack = MakeWireHeader(PacketKind::kAcceptAck, 0, {});
+  iovec ack_iov = {&ack, sizeof(ack)};
+  WaitOptions nonblocking;
+  nonblocking.nonblocking = true;
+  // A connector that already gave up (EPIPE) finds out on its own; the connection's first
+  // Receive() here reports the closed peer.
+  (void)SendPacket(connection.fd(), {&ack_iov, 1}, {}, nonblocking);
+  return connection;
+}
+
+}  // namespace imc

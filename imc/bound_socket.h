@@ -1,0 +1,77 @@
+// Capability addressing: a BoundSocket and its SocketAddress are the two ends of one
+// socketpair. Connect() sends a fresh socketpair end, with the byte 'c', through the address;
+// Accept() receives it. Nothing is bound in any namespace: holding a SocketAddress is the only
+// way to connect.
+//
+// Pending connections: a request waits in the bound socket's queue, charged to the address
+// socket's send buffer (about 770 bytes each). MakeBoundSocket() raises that buffer to
+// kPendingRequestBufferBytes (over a million requests) when the process may
+// (CAP_NET_ADMIN: SO_SNDBUFFORCE), and otherwise to net.core.wmem_max (4 MiB here: about
+// 10,900 requests); beyond it Connect() waits. The kernel also bounds the fds in flight per
+// user by RLIMIT_NOFILE unless the sender has CAP_SYS_RESOURCE.
+#ifndef IMC_BOUND_SOCKET_H_
+#define IMC_BOUND_SOCKET_H_
+
+#include <utility>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "base/unique_fd.h"
+#include "imc/cancellation.h"
+#include "imc/message_socket.h"
+
+namespace imc {
+
+inline constexpr int kPendingRequestBufferBytes = 1 << 30;
+
+struct ConnectOptions {
+  // Return only once an acceptor took the request (ECONNREFUSED if the bound socket closed
+  // first). Without it, Connect() returns once the request is queued, and a request dropped
+  // unaccepted shows up as ECONNREFUSED on the connection's first Receive().
+  bool wait_for_accept = false;
+  // Applies to queueing the request and, with wait_for_accept, to the acceptance.
+  WaitOptions wait;
+};
+
+class SocketAddress {
+ public:
+  // Adopts `fd`, which must already be an IMC socket (as Receive() checks for
+  // kSocketAddress descriptors).
+  static SocketAddress Adopt(base::UniqueFd fd) { return SocketAddress(std::move(fd)); }
+
+  // Connects to the bound socket. Errors (errno): ECONNREFUSED the bound socket is closed (or
+  // closed before accepting, with wait_for_accept), EAGAIN / ETIMEDOUT / ECANCELED from the
+  // options, or the socketpair error.
+  absl::StatusOr<ConnectedSocket> Connect(const ConnectOptions& options = {}) const;
+
+  // Returns another SocketAddress for the same bound socket (a dup of the same fd).
+  absl::StatusOr<SocketAddress> Duplicate() const;
+
+  int fd() const { return fd_.get(); }
+
+ private:
+  explicit SocketAddress(base::UniqueFd fd) : fd_(std::move(fd)) {}
+  base::UniqueFd fd_;
+};
+
+class BoundSocket {
+ public:
+  // Takes one connection request and acknowledges it. Errors (errno): EPIPE every copy of
+  // the address is closed (in any process, or in flight) and no request is queued, EPROTO a
+  // malformed request (consumed, its fds closed), EAGAIN / ETIMEDOUT / ECANCELED from `wait`.
+  absl::StatusOr<ConnectedSocket> Accept(const WaitOptions& wait = {}) const;
+
+  int fd() const { return fd_.get(); }
+
+ private:
+  friend absl::StatusOr<std::pair<BoundSocket, SocketAddress>> MakeBoundSocket();
+  explicit BoundSocket(base::UniqueFd fd) : fd_(std::move(fd)) {}
+  base::UniqueFd fd_;
+};
+
+// Returns a new bound socket and its (first) address.
+absl::StatusOr<std::pair<BoundSocket, SocketAddress>> MakeBoundSocket();
+
+}  // namespace imc
+
+#endif  // IMC_BOUND_SOCKET_H_

@@ -1,0 +1,62 @@
+// Waiting for a socket with a deadline and a cancellation signal.
+//
+// Every blocking imc operation takes WaitOptions. A Cancellation is an eventfd: Cancel()
+// makes it readable, which wakes every wait that uses it. The syscall layer gives each
+// blocked call one, so that closing a descriptor or a dying module thread can end the call.
+#ifndef IMC_CANCELLATION_H_
+#define IMC_CANCELLATION_H_
+
+#include <poll.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "base/unique_fd.h"
+
+namespace imc {
+
+class Cancellation {
+ public:
+  // Returns a new, uncancelled signal, or the eventfd error.
+  static absl::StatusOr<Cancellation> Create();
+
+  Cancellation(Cancellation&&) = default;
+  Cancellation& operator=(Cancellation&&) = default;
+
+  // Wakes every wait using this signal, now and until Reset(). Async-signal-safe.
+  void Cancel() const;
+  // Returns true once Cancel() was called (and Reset() was not called since).
+  bool IsCancelled() const;
+  // Makes the signal uncancelled again.
+  void Reset() const;
+
+  int fd() const { return fd_.get(); }
+
+ private:
+  explicit Cancellation(base::UniqueFd fd) : fd_(std::move(fd)) {}
+  base::UniqueFd fd_;
+};
+
+// How a blocking operation waits.
+struct WaitOptions {
+  // Fail with EAGAIN instead of waiting.
+  bool nonblocking = false;
+  // Fail with ETIMEDOUT once this time has passed.
+  absl::Time deadline = absl::InfiniteFuture();
+  // Fail with ECANCELED once this is cancelled (not owned; may be null).
+  const Cancellation* cancellation = nullptr;
+
+  // True when a wait can only end by the event itself: no deadline, no cancellation.
+  bool WaitsForever() const {
+    return !nonblocking && deadline == absl::InfiniteFuture() && cancellation == nullptr;
+  }
+};
+
+// Waits until `fd` reports one of `events` (POLLIN, POLLOUT; POLLHUP and POLLERR always
+// count). Returns EAGAIN if options.nonblocking, ETIMEDOUT after the deadline, ECANCELED
+// when cancelled, or the poll error.
+absl::Status WaitFor(int fd, short events, const WaitOptions& options);
+
+}  // namespace imc
+
+#endif  // IMC_CANCELLATION_H_

@@ -1,0 +1,95 @@
+#include "imc/descriptor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include "absl/strings/str_cat.h"
+#include "base/errno_status.h"
+
+namespace imc {
+namespace {
+
+absl::Status Mismatch(DescriptorKind kind, absl::string_view why) {
+  return base::ErrnoStatus(
+      EPROTO, absl::StrCat("descriptor tagged ", DescriptorKindName(kind), " ", why));
+}
+
+bool GetSocketOption(int fd, int option, int* value) {
+  socklen_t length = sizeof(*value);
+  return getsockopt(fd, SOL_SOCKET, option, value, &length) == 0;
+}
+
+bool IsUnixSeqpacket(int fd) {
+  int domain = 0;
+  int type = 0;
+  return GetSocketOption(fd, SO_DOMAIN, &domain) && domain == AF_UNIX &&
+         GetSocketOption(fd, SO_TYPE, &type) && type == SOCK_SEQPACKET;
+}
+
+}  // namespace
+
+const char* DescriptorKindName(DescriptorKind kind) {
+  switch (kind) {
+    case DescriptorKind::kInvalid:
+      return "Invalid";
+    case DescriptorKind::kSocketAddress:
+      return "SocketAddress";
+    case DescriptorKind::kDataOnlySocket:
+      return "DataOnlySocket";
+    case DescriptorKind::kSharedMemory:
+      return "SharedMemory";
+    case DescriptorKind::kHostIo:
+      return "HostIo";
+  }
+  return "unknown";
+}
+
+bool IsKnownDescriptorKind(uint8_t tag) {
+  return tag <= static_cast<uint8_t>(DescriptorKind::kHostIo);
+}
+
+absl::Status CheckImcSocket(int fd) {
+  int listening = 0;
+  if (!IsUnixSeqpacket(fd)) {
+    return base::ErrnoStatus(EPROTO, "not an AF_UNIX SOCK_SEQPACKET socket");
+  }
+  if (!GetSocketOption(fd, SO_ACCEPTCONN, &listening) || listening != 0) {
+    return base::ErrnoStatus(EPROTO, "a listening socket is not an IMC socket");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckDescriptorKind(int fd, DescriptorKind kind) {
+  switch (kind) {
+    case DescriptorKind::kInvalid:
+      if (fd >= 0) return Mismatch(kind, "came with a host fd");
+      return absl::OkStatus();
+    case DescriptorKind::kSocketAddress:
+    case DescriptorKind::kDataOnlySocket:
+      if (!CheckImcSocket(fd).ok()) {
+        return Mismatch(kind, "is not a non-listening AF_UNIX SOCK_SEQPACKET socket");
+      }
+      return absl::OkStatus();
+    case DescriptorKind::kSharedMemory: {
+      struct stat st;
+      if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        return Mismatch(kind, "is not a regular file");
+      }
+      int seals = fcntl(fd, F_GET_SEALS);
+      if (seals < 0) return Mismatch(kind, "is not a memfd");
+      if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
+        return Mismatch(kind, "is a memfd whose size is not sealed");
+      }
+      return absl::OkStatus();
+    }
+    case DescriptorKind::kHostIo:
+      if (fcntl(fd, F_GETFL) < 0) return Mismatch(kind, "is not an open fd");
+      if (IsUnixSeqpacket(fd)) return Mismatch(kind, "is an IMC socket");
+      return absl::OkStatus();
+  }
+  return Mismatch(kind, "has an unknown kind");
+}
+
+}  // namespace imc

@@ -1,0 +1,170 @@
+#include "imc/message_socket.h"
+
+#include <errno.h>
+#include <sys/socket.h>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
+#include "base/errno_status.h"
+#include "base/status_macros.h"
+#include "imc/packet.h"
+
+namespace imc {
+namespace {
+
+absl::Status DroppedRequest() {
+  return base::ErrnoStatus(ECONNREFUSED,
+                           "connection request was dropped unaccepted (bound socket closed)");
+}
+
+}  // namespace
+
+MessageSocket::MessageSocket(base::UniqueFd fd, Role role) : fd_(std::move(fd)), role_(role) {}
+
+MessageSocket::MessageSocket(MessageSocket&& other) noexcept
+    : fd_(std::move(other.fd_)), role_(other.role_), accepted_(other.accepted_.load()) {}
+
+MessageSocket& MessageSocket::operator=(MessageSocket&& other) noexcept {
+  fd_ = std::move(other.fd_);
+  role_ = other.role_;
+  accepted_.store(other.accepted_.load());
+  return *this;
+}
+
+absl::Status MessageSocket::Send(const OutgoingMessage& message, const WaitOptions& wait) const {
+  if (message.descriptors.size() > kMaxDescriptors) {
+    return base::ErrnoStatus(E2BIG, absl::StrCat(message.descriptors.size(),
+                                                 " descriptors in one message, at most ",
+                                                 kMaxDescriptors));
+  }
+  if (role_ == Role::kDataOnly && !message.descriptors.empty()) {
+    return base::ErrnoStatus(EOPNOTSUPP, "a data-only socket cannot carry descriptors");
+  }
+  if (message.data.size() > kMaxIovecs) {
+    return base::ErrnoStatus(EINVAL, absl::StrCat(message.data.size(), " iovecs, at most ",
+                                                  kMaxIovecs));
+  }
+  size_t total = 0;
+  for (const iovec& v : message.data) {
+    if (v.iov_len > kMaxUserBytes - total) {
+      return base::ErrnoStatus(EMSGSIZE, absl::StrCat("message has more than ", kMaxUserBytes,
+                                                      " bytes of user data"));
+    }
+    total += v.iov_len;
+  }
+  DescriptorKind kinds[kMaxDescriptors];
+  absl::InlinedVector<int, kMaxDescriptors> fds;
+  for (size_t i = 0; i < message.descriptors.size(); ++i) {
+    const OutgoingDescriptor& d = message.descriptors[i];
+    kinds[i] = d.kind;
+    if (d.kind == DescriptorKind::kInvalid) continue;
+    if (d.fd < 0) {
+      return base::ErrnoStatus(EBADF, absl::StrCat("descriptor ", i, " (",
+                                                   DescriptorKindName(d.kind), ") has no fd"));
+    }
+    fds.push_back(d.fd);
+  }
+  WireHeader header = MakeWireHeader(PacketKind::kMessage, static_cast<uint32_t>(total),
+                                     absl::MakeConstSpan(kinds, message.descriptors.size()));
+  absl::InlinedVector<iovec, 8> iov;
+  iov.reserve(message.data.size() + 1);
+  iov.push_back({&header, sizeof(header)});
+  iov.insert(iov.end(), message.data.begin(), message.data.end());
+  return SendPacket(fd_.get(), iov, fds, wait);
+}
+
+absl::StatusOr<ReceivedMessage> MessageSocket::Receive(absl::Span<const iovec> buffers,
+                                                       size_t max_descriptors,
+                                                       const WaitOptions& wait) const {
+  if (buffers.size() > kMaxIovecs) {
+    return base::ErrnoStatus(EINVAL,
+                             absl::StrCat(buffers.size(), " iovecs, at most ", kMaxIovecs));
+  }
+  size_t room = 0;
+  for (const iovec& v : buffers) room += v.iov_len;  // Bounded by the address space.
+
+  WireHeader header;
+  absl::InlinedVector<iovec, 8> iov;
+  iov.reserve(buffers.size() + 1);
+  iov.push_back({&header, sizeof(header)});
+  iov.insert(iov.end(), buffers.begin(), buffers.end());
+
+  for (;;) {
+    ASSIGN_OR_RETURN(ReceivedPacket packet, ReceivePacket(fd_.get(), iov, wait));
+    if (AtEndOfStream(fd_.get(), packet)) {
+      if (role_ == Role::kConnecting && !accepted_.load()) return DroppedRequest();
+      return base::ErrnoStatus(EPIPE, "peer closed");
+    }
+    if (packet.control_truncated) {
+      return base::ErrnoStatus(EPROTO, "malformed IMC message: more than 8 fds");
+    }
+    ASSIGN_OR_RETURN(ParsedHeader parsed,
+                     ParseWireHeader(header, packet.size, packet.fds.size()));
+    if (parsed.packet_kind == PacketKind::kAcceptAck) {
+      accepted_.store(true);
+      continue;
+    }
+    if (role_ == Role::kDataOnly && parsed.descriptor_count != 0) {
+      return base::ErrnoStatus(EPROTO, "descriptors arrived on a data-only socket");
+    }
+    size_t next_fd = 0;
+    for (size_t i = 0; i < parsed.descriptor_count; ++i) {
+      if (parsed.tags[i] == DescriptorKind::kInvalid) continue;
+      RETURN_IF_ERROR(CheckDescriptorKind(packet.fds[next_fd++].get(), parsed.tags[i]));
+    }
+
+    ReceivedMessage message;
+    message.bytes = parsed.byte_count < room ? parsed.byte_count : room;
+    message.data_truncated = parsed.byte_count > room;
+    message.descriptors_truncated = parsed.descriptor_count > max_descriptors;
+    size_t keep = message.descriptors_truncated ? max_descriptors : parsed.descriptor_count;
+    message.descriptors.reserve(keep);
+    next_fd = 0;
+    for (size_t i = 0; i < keep; ++i) {
+      IncomingDescriptor d{parsed.tags[i], base::UniqueFd()};
+      if (d.kind != DescriptorKind::kInvalid) d.fd = std::move(packet.fds[next_fd++]);
+      message.descriptors.push_back(std::move(d));
+    }
+    // Descriptors beyond `keep` are closed with `packet`.
+    return message;
+  }
+}
+
+absl::Status MessageSocket::AwaitAccept(const WaitOptions& wait) const {
+  WireHeader header;
+  iovec iov = {&header, sizeof(header)};
+  while (!accepted_.load()) {
+    ASSIGN_OR_RETURN(ReceivedPacket packet, ReceivePacket(fd_.get(), {&iov, 1}, wait));
+    if (AtEndOfStream(fd_.get(), packet)) return DroppedRequest();
+    if (packet.control_truncated) {
+      return base::ErrnoStatus(EPROTO, "malformed IMC message: more than 8 fds");
+    }
+    ASSIGN_OR_RETURN(ParsedHeader parsed,
+                     ParseWireHeader(header, packet.size, packet.fds.size()));
+    if (parsed.packet_kind != PacketKind::kAcceptAck) {
+      return base::ErrnoStatus(EPROTO, "a message arrived before the accept acknowledgement");
+    }
+    accepted_.store(true);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ConnectedSocket> ConnectedSocket::FromHostSocket(base::UniqueFd fd) {
+  RETURN_IF_ERROR(CheckImcSocket(fd.get()));
+  return ConnectedSocket(std::move(fd), Role::kConnected);
+}
+
+DataOnlySocket DataOnlySocket::Adopt(base::UniqueFd fd) {
+  return DataOnlySocket(std::move(fd), Role::kDataOnly);
+}
+
+absl::StatusOr<std::pair<DataOnlySocket, DataOnlySocket>> MakeDataOnlyPair() {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
+    return base::ErrnoStatus(errno, "socketpair");
+  }
+  return std::make_pair(DataOnlySocket::Adopt(base::UniqueFd(fds[0])),
+                        DataOnlySocket::Adopt(base::UniqueFd(fds[1])));
+}
+
+}  // namespace imc

@@ -1,0 +1,109 @@
+// Sockets that carry IMC messages: ConnectedSocket (bytes and descriptors, made by connect
+// and accept) and DataOnlySocket (bytes only, made in pairs by MakeDataOnlyPair()).
+//
+// A message is up to kMaxUserBytes of user data, gathered from and scattered to iovecs, plus
+// up to kMaxDescriptors typed descriptors. Send and Receive may be called from many threads;
+// each message is sent and received whole.
+#ifndef IMC_MESSAGE_SOCKET_H_
+#define IMC_MESSAGE_SOCKET_H_
+
+#include <stddef.h>
+#include <sys/uio.h>
+
+#include <atomic>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "base/unique_fd.h"
+#include "imc/cancellation.h"
+#include "imc/descriptor.h"
+#include "imc/wire_format.h"
+
+namespace imc {
+
+// The most iovecs one message may be gathered from or scattered to.
+inline constexpr size_t kMaxIovecs = 1023;
+
+struct OutgoingMessage {
+  absl::Span<const iovec> data;
+  absl::Span<const OutgoingDescriptor> descriptors;
+};
+
+struct ReceivedMessage {
+  // User bytes stored in the buffers.
+  size_t bytes = 0;
+  // The message had more bytes than the buffers held; the rest was discarded.
+  bool data_truncated = false;
+  // More descriptors arrived than the caller had room for; the extras were closed.
+  bool descriptors_truncated = false;
+  std::vector<IncomingDescriptor> descriptors;
+};
+
+class MessageSocket {
+ public:
+  MessageSocket(MessageSocket&& other) noexcept;
+  MessageSocket& operator=(MessageSocket&& other) noexcept;
+
+  // Sends one message. Errors (errno): E2BIG more than kMaxDescriptors, EMSGSIZE more than
+  // kMaxUserBytes, EINVAL more than kMaxIovecs, EOPNOTSUPP descriptors on a data-only
+  // socket, EBADF a descriptor without an fd, EPIPE peer closed, EAGAIN / ETIMEDOUT /
+  // ECANCELED from `wait`.
+  absl::Status Send(const OutgoingMessage& message, const WaitOptions& wait = {}) const;
+
+  // Receives one message into `buffers`, keeping at most `max_descriptors` descriptors.
+  // Errors (errno): EPIPE peer closed and nothing queued, ECONNREFUSED this connection's
+  // request was dropped before any acceptor took it, EPROTO a malformed message (its fds are
+  // closed), EINVAL more than kMaxIovecs, EAGAIN / ETIMEDOUT / ECANCELED from `wait`.
+  absl::StatusOr<ReceivedMessage> Receive(absl::Span<const iovec> buffers,
+                                          size_t max_descriptors,
+                                          const WaitOptions& wait = {}) const;
+
+  int fd() const { return fd_.get(); }
+
+ protected:
+  enum class Role { kDataOnly, kConnected, kConnecting };
+  MessageSocket(base::UniqueFd fd, Role role);
+
+  // Waits for the acceptor's acknowledgement of a kConnecting socket. ECONNREFUSED if the
+  // request was dropped, EPROTO if anything else came first.
+  absl::Status AwaitAccept(const WaitOptions& wait) const;
+
+ private:
+  base::UniqueFd fd_;
+  Role role_;
+  // For kConnecting: the acceptor's acknowledgement arrived. Until it has, end of stream
+  // means the request was dropped unaccepted.
+  mutable std::atomic<bool> accepted_{false};
+};
+
+class ConnectedSocket : public MessageSocket {
+ public:
+  // Adopts a host IMC socket (AF_UNIX SOCK_SEQPACKET, e.g. one end of a socketpair an
+  // embedder made). EPROTO if `fd` is not one.
+  static absl::StatusOr<ConnectedSocket> FromHostSocket(base::UniqueFd fd);
+
+ private:
+  friend class BoundSocket;
+  friend class SocketAddress;
+  using MessageSocket::MessageSocket;
+};
+
+class DataOnlySocket : public MessageSocket {
+ public:
+  // Adopts `fd`, which must already be an IMC socket (as Receive() checks for
+  // kDataOnlySocket descriptors).
+  static DataOnlySocket Adopt(base::UniqueFd fd);
+
+ private:
+  using MessageSocket::MessageSocket;
+};
+
+// Returns the two ends of a new data-only channel.
+absl::StatusOr<std::pair<DataOnlySocket, DataOnlySocket>> MakeDataOnlyPair();
+
+}  // namespace imc
+
+#endif  // IMC_MESSAGE_SOCKET_H_

@@ -1,0 +1,114 @@
+#include "imc/packet.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+
+#include "base/errno_status.h"
+
+namespace imc {
+namespace {
+
+constexpr size_t kMaxFdsPerPacket = 8;
+
+// Room for SCM_CREDENTIALS and exactly kMaxFdsPerPacket fds: a packet with more sets
+// MSG_CTRUNC and the kernel closes the fds that did not fit.
+constexpr size_t kControlBytes =
+    CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * kMaxFdsPerPacket);
+
+bool IsPeerGoneErrno(int error_number) {
+  return error_number == EPIPE || error_number == ECONNRESET || error_number == ENOTCONN ||
+         error_number == ECONNREFUSED;
+}
+
+}  // namespace
+
+absl::Status SendPacket(int socket_fd, absl::Span<const iovec> data, absl::Span<const int> fds,
+                        const WaitOptions& options) {
+  if (fds.size() > kMaxFdsPerPacket) {
+    return base::ErrnoStatus(E2BIG, "too many fds for one packet");
+  }
+  alignas(struct cmsghdr) char control[CMSG_SPACE(sizeof(int) * kMaxFdsPerPacket)];
+  struct msghdr msg;
+  memset(&msg, 0, sizeof(msg));
+  msg.msg_iov = const_cast<iovec*>(data.data());
+  msg.msg_iovlen = data.size();
+  if (!fds.empty()) {
+    memset(control, 0, sizeof(control));
+    msg.msg_control = control;
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+    cmsg->cmsg_level = SOL_SOCKET;
+    cmsg->cmsg_type = SCM_RIGHTS;
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
+  }
+  const bool blocking = options.WaitsForever();
+  const int flags = MSG_NOSIGNAL | (blocking ? 0 : MSG_DONTWAIT);
+  for (;;) {
+    if (sendmsg(socket_fd, &msg, flags) >= 0) return absl::OkStatus();
+    int error_number = errno;
+    if (error_number == EINTR) continue;
+    if (IsPeerGoneErrno(error_number)) return base::ErrnoStatus(EPIPE, "peer closed");
+    if (error_number != EAGAIN || blocking) return base::ErrnoStatus(error_number, "sendmsg");
+    absl::Status waited = WaitFor(socket_fd, POLLOUT, options);
+    if (!waited.ok()) return waited;
+  }
+}
+
+absl::StatusOr<ReceivedPacket> ReceivePacket(int socket_fd, absl::Span<const iovec> buffers,
+                                             const WaitOptions& options) {
+  alignas(struct cmsghdr) char control[kControlBytes];
+  struct msghdr msg;
+  const bool blocking = options.WaitsForever();
+  const int flags = MSG_CMSG_CLOEXEC | MSG_TRUNC | (blocking ? 0 : MSG_DONTWAIT);
+  ssize_t received;
+  for (;;) {
+    memset(&msg, 0, sizeof(msg));
+    msg.msg_iov = const_cast<iovec*>(buffers.data());
+    msg.msg_iovlen = buffers.size();
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    received = recvmsg(socket_fd, &msg, flags);
+    if (received >= 0) break;
+    int error_number = errno;
+    if (error_number == EINTR) continue;
+    if (IsPeerGoneErrno(error_number)) return base::ErrnoStatus(EPIPE, "peer closed");
+    if (error_number != EAGAIN || blocking) return base::ErrnoStatus(error_number, "recvmsg");
+    absl::Status waited = WaitFor(socket_fd, POLLIN, options);
+    if (!waited.ok()) return waited;
+  }
+
+  ReceivedPacket packet;
+  packet.size = static_cast<size_t>(received);
+  packet.truncated = (msg.msg_flags & MSG_TRUNC) != 0;
+  packet.control_truncated = (msg.msg_flags & MSG_CTRUNC) != 0;
+  for (struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr;
+       cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+    if (cmsg->cmsg_level != SOL_SOCKET) continue;
+    if (cmsg->cmsg_type == SCM_CREDENTIALS) {
+      packet.has_credentials = true;
+    } else if (cmsg->cmsg_type == SCM_RIGHTS) {
+      size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+      for (size_t i = 0; i < count; ++i) {
+        int fd;
+        memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(fd));
+        packet.fds.emplace_back(fd);
+      }
+    }
+  }
+  return packet;
+}
+
+bool AtEndOfStream(int socket_fd, const ReceivedPacket& packet) {
+  if (packet.size != 0 || !packet.fds.empty() || packet.has_credentials) return false;
+  struct pollfd pfd = {socket_fd, POLLRDHUP, 0};
+  if (poll(&pfd, 1, 0) != 1 || (pfd.revents & (POLLHUP | POLLRDHUP)) == 0) return false;
+  int queued = 0;
+  return ioctl(socket_fd, SIOCINQ, &queued) != 0 || queued == 0;
+}
+
+}  // namespace imc

@@ -1,0 +1,47 @@
+// One SOCK_SEQPACKET packet with host fds: the transport under connect, accept and
+// messages. Sends use MSG_NOSIGNAL, receives MSG_CMSG_CLOEXEC; nothing peeks.
+#ifndef IMC_PACKET_H_
+#define IMC_PACKET_H_
+
+#include <stddef.h>
+#include <sys/uio.h>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "base/unique_fd.h"
+#include "imc/cancellation.h"
+
+namespace imc {
+
+struct ReceivedPacket {
+  // The packet's full length (it may be longer than the buffers: see `truncated`).
+  size_t size = 0;
+  bool truncated = false;
+  // The packet carried more fds (or other control data) than fit; the kernel closed those
+  // that did not fit, and `fds` holds the rest.
+  bool control_truncated = false;
+  // The receiving socket has SO_PASSCRED and the packet carried credentials: it was a real
+  // packet, even if it had no bytes.
+  bool has_credentials = false;
+  absl::InlinedVector<base::UniqueFd, 8> fds;
+};
+
+// Sends one packet of `data` with `fds` (borrowed). A closed peer is EPIPE, never SIGPIPE.
+absl::Status SendPacket(int socket_fd, absl::Span<const iovec> data, absl::Span<const int> fds,
+                        const WaitOptions& options);
+
+// Receives one packet into `buffers`, with up to 8 fds (marked close-on-exec). A packet of
+// 0 bytes is returned as such; use AtEndOfStream() to tell it from a closed peer.
+absl::StatusOr<ReceivedPacket> ReceivePacket(int socket_fd, absl::Span<const iovec> buffers,
+                                             const WaitOptions& options);
+
+// True when `packet` (just received from `socket_fd`) is the end of the stream rather than
+// a packet of 0 bytes: no bytes, no fds, no credentials, the peer is gone and nothing is
+// queued.
+bool AtEndOfStream(int socket_fd, const ReceivedPacket& packet);
+
+}  // namespace imc
+
+#endif  // IMC_PACKET_H_

@@ -1,0 +1,83 @@
+#include "imc/wire_format.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "absl/strings/str_cat.h"
+#include "base/errno_status.h"
+
+namespace imc {
+namespace {
+
+absl::Status Malformed(absl::string_view why) {
+  return base::ErrnoStatus(EPROTO, absl::StrCat("malformed IMC message: ", why));
+}
+
+}  // namespace
+
+WireHeader MakeWireHeader(PacketKind kind, uint32_t byte_count,
+                          absl::Span<const DescriptorKind> descriptors) {
+  WireHeader header;
+  memset(&header, 0, sizeof(header));
+  header.version = kWireVersion;
+  header.packet_kind = static_cast<uint8_t>(kind);
+  header.descriptor_count = static_cast<uint8_t>(descriptors.size());
+  header.byte_count = byte_count;
+  for (size_t i = 0; i < descriptors.size() && i < kMaxDescriptors; ++i) {
+    header.tags[i] = static_cast<uint8_t>(descriptors[i]);
+  }
+  return header;
+}
+
+absl::StatusOr<ParsedHeader> ParseWireHeader(const WireHeader& header, size_t packet_size,
+                                             size_t fds_received) {
+  if (packet_size < sizeof(WireHeader)) {
+    return Malformed(absl::StrCat(packet_size, " bytes is shorter than the header"));
+  }
+  if (header.version != kWireVersion) {
+    return Malformed(absl::StrCat("version ", header.version, ", expected ", kWireVersion));
+  }
+  if (header.packet_kind > static_cast<uint8_t>(PacketKind::kAcceptAck)) {
+    return Malformed(absl::StrCat("unknown packet kind ", header.packet_kind));
+  }
+  if (header.reserved != 0) return Malformed("reserved byte is not zero");
+  if (header.descriptor_count > kMaxDescriptors) {
+    return Malformed(absl::StrCat(header.descriptor_count, " descriptors, at most ",
+                                  kMaxDescriptors));
+  }
+  if (header.byte_count > kMaxUserBytes) {
+    return Malformed(absl::StrCat(header.byte_count, " user bytes, at most ", kMaxUserBytes));
+  }
+  if (header.byte_count != packet_size - sizeof(WireHeader)) {
+    return Malformed(absl::StrCat("header says ", header.byte_count, " bytes, packet has ",
+                                  packet_size - sizeof(WireHeader)));
+  }
+  ParsedHeader parsed;
+  parsed.packet_kind = static_cast<PacketKind>(header.packet_kind);
+  parsed.byte_count = header.byte_count;
+  parsed.descriptor_count = header.descriptor_count;
+  parsed.fd_count = 0;
+  for (size_t i = 0; i < kMaxDescriptors; ++i) {
+    if (i >= parsed.descriptor_count) {
+      if (header.tags[i] != 0) return Malformed("tag set beyond the descriptor count");
+      parsed.tags[i] = DescriptorKind::kInvalid;
+      continue;
+    }
+    if (!IsKnownDescriptorKind(header.tags[i])) {
+      return Malformed(absl::StrCat("unknown descriptor tag ", header.tags[i]));
+    }
+    parsed.tags[i] = static_cast<DescriptorKind>(header.tags[i]);
+    if (parsed.tags[i] != DescriptorKind::kInvalid) ++parsed.fd_count;
+  }
+  if (parsed.fd_count != fds_received) {
+    return Malformed(absl::StrCat("header names ", parsed.fd_count, " host fds, ",
+                                  fds_received, " arrived"));
+  }
+  if (parsed.packet_kind == PacketKind::kAcceptAck &&
+      (parsed.byte_count != 0 || parsed.descriptor_count != 0)) {
+    return Malformed("an accept acknowledgement carries bytes or descriptors");
+  }
+  return parsed;
+}
+
+}  // namespace imc
