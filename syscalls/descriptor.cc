@@ -1,0 +1,153 @@
+#include "syscalls/descriptor.h"
+
+#include <errno.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "base/errno_status.h"
+
+namespace syscalls {
+namespace {
+
+absl::Status Unsupported(const Descriptor& descriptor, const char* operation) {
+  return base::ErrnoStatus(EINVAL, absl::StrCat(operation, " on a ",
+                                                DescriptorTypeName(descriptor.type())));
+}
+
+uint32_t ModeKind(DescriptorType type) {
+  switch (type) {
+    case DescriptorType::kBoundSocket:
+      return NACL_ABI_S_IFBOUNDSOCK;
+    case DescriptorType::kSocketAddress:
+      return NACL_ABI_S_IFSOCKADDR;
+    case DescriptorType::kConnectedSocket:
+      return NACL_ABI_S_IFSOCK;
+    case DescriptorType::kDataOnlySocket:
+      return NACL_ABI_S_IFDSOCK;
+    case DescriptorType::kSharedMemory:
+      return NACL_ABI_S_IFSHM;
+    case DescriptorType::kHostIo:
+      return NACL_ABI_S_IFREG;
+  }
+  return 0;
+}
+
+}  // namespace
+
+const char* DescriptorTypeName(DescriptorType type) {
+  switch (type) {
+    case DescriptorType::kBoundSocket:
+      return "BoundSocket";
+    case DescriptorType::kSocketAddress:
+      return "SocketAddress";
+    case DescriptorType::kConnectedSocket:
+      return "ConnectedSocket";
+    case DescriptorType::kDataOnlySocket:
+      return "DataOnlySocket";
+    case DescriptorType::kSharedMemory:
+      return "SharedMemory";
+    case DescriptorType::kHostIo:
+      return "HostIo";
+  }
+  return "unknown";
+}
+
+absl::StatusOr<DescriptorRef> Descriptor::Accept(const CallContext&) {
+  return Unsupported(*this, "imc_accept");
+}
+
+absl::StatusOr<DescriptorRef> Descriptor::Connect(const CallContext&) {
+  return Unsupported(*this, "imc_connect");
+}
+
+absl::StatusOr<size_t> Descriptor::SendMessage(const CallContext&, absl::Span<const uint8_t>,
+                                               absl::Span<const DescriptorRef>, bool) {
+  return Unsupported(*this, "imc_sendmsg");
+}
+
+absl::StatusOr<ReceivedImcMessage> Descriptor::ReceiveMessage(const CallContext&,
+                                                              absl::Span<uint8_t>, size_t,
+                                                              bool) {
+  return Unsupported(*this, "imc_recvmsg");
+}
+
+absl::StatusOr<size_t> Descriptor::Read(const CallContext&, absl::Span<uint8_t>) {
+  return Unsupported(*this, "read");
+}
+
+absl::StatusOr<size_t> Descriptor::Write(const CallContext&, absl::Span<const uint8_t>) {
+  return Unsupported(*this, "write");
+}
+
+absl::StatusOr<nacl_abi_stat> Descriptor::Stat() const {
+  nacl_abi_stat st = {};
+  st.nacl_abi_st_mode = ModeKind(type_) | 0600;
+  st.nacl_abi_st_nlink = 1;
+  st.nacl_abi_st_blksize = 4096;
+  return st;
+}
+
+absl::optional<imc::OutgoingDescriptor> Descriptor::ForTransfer() const {
+  return absl::nullopt;
+}
+
+absl::optional<std::pair<int, size_t>> Descriptor::SharedMemoryFd() const {
+  return absl::nullopt;
+}
+
+void Descriptor::RemoveSlot() {
+  if (slots_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  closed_ = true;
+  for (const imc::Cancellation* waiter : waiters_) waiter->Cancel();
+}
+
+Descriptor::BlockingCall::BlockingCall(const Descriptor& descriptor, const CallContext& context,
+                                       bool nonblocking)
+    : descriptor_(descriptor) {
+  wait_.nonblocking = nonblocking;
+  if (nonblocking || context.cancellation == nullptr) return;
+  wait_.cancellation = context.cancellation;
+  std::lock_guard<std::mutex> lock(descriptor_.mu_);
+  if (descriptor_.closed_) context.cancellation->Cancel();
+  descriptor_.waiters_.push_back(context.cancellation);
+  registered_ = true;
+}
+
+Descriptor::BlockingCall::~BlockingCall() {
+  if (!registered_) return;
+  std::lock_guard<std::mutex> lock(descriptor_.mu_);
+  auto& waiters = descriptor_.waiters_;
+  waiters.erase(std::find(waiters.begin(), waiters.end(), wait_.cancellation));
+}
+
+absl::Status Descriptor::BlockingCall::Finish(absl::Status status) const {
+  if (base::ErrnoOf(status) != ECANCELED) return status;
+  std::lock_guard<std::mutex> lock(descriptor_.mu_);
+  if (descriptor_.closed_) {
+    return base::ErrnoStatus(EBADF, "the descriptor was closed during the call");
+  }
+  return status;
+}
+
+int NaClErrnoOf(const absl::Status& status) {
+  switch (int error_number = base::ErrnoOf(status)) {
+    case 0:
+      return status.ok() ? 0 : NACL_ABI_EIO;
+    case EPIPE:         // Peer closed; accept after every address closed.
+    case ECONNREFUSED:  // Connect to a closed bound socket; a dropped request.
+    case EPROTO:        // A malformed message from a peer.
+    case EMSGSIZE:      // More than NACL_ABI_IMC_USER_BYTES_MAX (NaCl collapses it).
+    case EOPNOTSUPP:    // Descriptors over a DataOnlySocket.
+      return NACL_ABI_EIO;
+    case E2BIG:
+      return NACL_ABI_EINVAL;
+    case ECANCELED:
+      return NACL_ABI_EINTR;
+    default:
+      return error_number;
+  }
+}
+
+}  // namespace syscalls

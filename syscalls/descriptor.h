@@ -1,0 +1,131 @@
+// The module's descriptors: one class per descriptor type of ABI.md, each implementing only
+// the operations it supports. Every other operation answers the documented errno from the
+// defaults here, in one place.
+//
+// Results are absl::Status values carrying an errno; NaClErrnoOf() turns them into the
+// errno the module sees.
+#ifndef SYSCALLS_DESCRIPTOR_H_
+#define SYSCALLS_DESCRIPTOR_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/types/optional.h"
+#include "absl/types/span.h"
+#include "imc/cancellation.h"
+#include "imc/descriptor.h"
+#include "syscalls/call_context.h"
+#include "syscalls/nacl_abi.h"
+
+namespace syscalls {
+
+enum class DescriptorType {
+  kBoundSocket,
+  kSocketAddress,
+  kConnectedSocket,
+  kDataOnlySocket,
+  kSharedMemory,
+  kHostIo,
+};
+
+// "BoundSocket", "SocketAddress", ...
+const char* DescriptorTypeName(DescriptorType type);
+
+class Descriptor;
+using DescriptorRef = std::shared_ptr<Descriptor>;
+
+// A message received by a descriptor, its descriptors already turned into Descriptor
+// objects (null for NaCl's invalid marker, -1).
+struct ReceivedImcMessage {
+  size_t bytes = 0;
+  bool data_truncated = false;
+  bool descriptors_truncated = false;
+  std::vector<DescriptorRef> descriptors;
+};
+
+class Descriptor {
+ public:
+  explicit Descriptor(DescriptorType type) : type_(type) {}
+  virtual ~Descriptor() = default;
+  Descriptor(const Descriptor&) = delete;
+  Descriptor& operator=(const Descriptor&) = delete;
+
+  DescriptorType type() const { return type_; }
+
+  // imc_accept. Default: EINVAL (not a BoundSocket).
+  virtual absl::StatusOr<DescriptorRef> Accept(const CallContext& context);
+  // imc_connect. Default: EINVAL (not a SocketAddress).
+  virtual absl::StatusOr<DescriptorRef> Connect(const CallContext& context);
+  // imc_sendmsg of `data` and `descriptors` (null entries: the invalid marker). Returns the
+  // bytes sent. Default: EINVAL.
+  virtual absl::StatusOr<size_t> SendMessage(const CallContext& context,
+                                             absl::Span<const uint8_t> data,
+                                             absl::Span<const DescriptorRef> descriptors,
+                                             bool nonblocking);
+  // imc_recvmsg into `buffer`, keeping at most `max_descriptors`. Default: EINVAL.
+  virtual absl::StatusOr<ReceivedImcMessage> ReceiveMessage(const CallContext& context,
+                                                            absl::Span<uint8_t> buffer,
+                                                            size_t max_descriptors,
+                                                            bool nonblocking);
+  // read: returns the bytes read into `buffer` (0 at end of file). Default: EINVAL.
+  virtual absl::StatusOr<size_t> Read(const CallContext& context, absl::Span<uint8_t> buffer);
+  // write: returns the bytes written. Default: EINVAL.
+  virtual absl::StatusOr<size_t> Write(const CallContext& context,
+                                       absl::Span<const uint8_t> data);
+  // fstat. Default: the type's NaCl st_mode kind, read-write for the owner.
+  virtual absl::StatusOr<nacl_abi_stat> Stat() const;
+  // What to send when this descriptor travels in a message; nullopt if it may not travel
+  // (the caller answers EIO).
+  virtual absl::optional<imc::OutgoingDescriptor> ForTransfer() const;
+  // The memfd and size of a SharedMemory descriptor, for mmap; nullopt otherwise.
+  virtual absl::optional<std::pair<int, size_t>> SharedMemoryFd() const;
+
+  // Table bookkeeping: a descriptor in no slot is closed, and a call blocked on it ends
+  // with EBADF. Called by DescriptorTable under its lock.
+  void AddSlot() { slots_.fetch_add(1, std::memory_order_relaxed); }
+  void RemoveSlot();
+
+ protected:
+  // Registers a blocking call on this descriptor for its lifetime, so that closing the
+  // descriptor's last slot cancels it.
+  class BlockingCall {
+   public:
+    BlockingCall(const Descriptor& descriptor, const CallContext& context, bool nonblocking);
+    BlockingCall(const BlockingCall&) = delete;
+    BlockingCall& operator=(const BlockingCall&) = delete;
+    ~BlockingCall();
+
+    // How the imc operation waits.
+    const imc::WaitOptions& wait() const { return wait_; }
+    // Turns a cancellation caused by closing the descriptor into EBADF.
+    absl::Status Finish(absl::Status status) const;
+
+   private:
+    const Descriptor& descriptor_;
+    imc::WaitOptions wait_;
+    bool registered_ = false;
+  };
+
+ private:
+  const DescriptorType type_;
+  std::atomic<int> slots_{0};
+  mutable std::mutex mu_;
+  bool closed_ = false;  // Guarded by mu_.
+  mutable std::vector<const imc::Cancellation*> waiters_;  // Guarded by mu_.
+};
+
+// Maps a descriptor or imc error onto the errno table of ABI.md: peer closed, refused,
+// malformed and oversized messages are EIO; too many descriptors EINVAL; the rest keep their
+// errno (EIO if they carry none).
+int NaClErrnoOf(const absl::Status& status);
+
+}  // namespace syscalls
+
+#endif  // SYSCALLS_DESCRIPTOR_H_

@@ -1,0 +1,108 @@
+#include "syscalls/descriptor_table.h"
+
+#include <utility>
+
+namespace syscalls {
+
+DescriptorRef DescriptorTable::SwapLocked(int d, DescriptorRef descriptor) {
+  if (static_cast<size_t>(d) >= slots_.size()) slots_.resize(static_cast<size_t>(d) + 1);
+  if (descriptor != nullptr) {
+    descriptor->AddSlot();
+    ++open_;
+  }
+  DescriptorRef old = std::exchange(slots_[static_cast<size_t>(d)], std::move(descriptor));
+  if (old != nullptr) {
+    old->RemoveSlot();
+    --open_;
+    if (d < lowest_free_hint_) lowest_free_hint_ = d;
+  }
+  return old;
+}
+
+int DescriptorTable::InstallLocked(DescriptorRef descriptor) {
+  int d = lowest_free_hint_;
+  while (static_cast<size_t>(d) < slots_.size() && slots_[static_cast<size_t>(d)] != nullptr) {
+    ++d;
+  }
+  if (d >= kSize) return -NACL_ABI_EMFILE;
+  SwapLocked(d, std::move(descriptor));
+  lowest_free_hint_ = d + 1;
+  return d;
+}
+
+int DescriptorTable::Install(DescriptorRef descriptor) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return InstallLocked(std::move(descriptor));
+}
+
+int DescriptorTable::InstallAt(int d, DescriptorRef descriptor) {
+  if (d < 0 || d >= kSize) return -NACL_ABI_EINVAL;
+  DescriptorRef old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    old = SwapLocked(d, std::move(descriptor));
+  }
+  return d;  // `old` is released outside the lock.
+}
+
+DescriptorRef DescriptorTable::Get(int d) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (d < 0 || static_cast<size_t>(d) >= slots_.size()) return nullptr;
+  return slots_[static_cast<size_t>(d)];
+}
+
+int DescriptorTable::Close(int d) {
+  DescriptorRef old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (d < 0 || static_cast<size_t>(d) >= slots_.size() ||
+        slots_[static_cast<size_t>(d)] == nullptr) {
+      return -NACL_ABI_EBADF;
+    }
+    old = SwapLocked(d, nullptr);
+  }
+  return 0;  // The host object closes here, outside the lock, unless a call still holds it.
+}
+
+int DescriptorTable::Dup(int d) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (d < 0 || static_cast<size_t>(d) >= slots_.size() ||
+      slots_[static_cast<size_t>(d)] == nullptr) {
+    return -NACL_ABI_EBADF;
+  }
+  return InstallLocked(slots_[static_cast<size_t>(d)]);
+}
+
+int DescriptorTable::Dup2(int d, int new_d) {
+  DescriptorRef old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (d < 0 || static_cast<size_t>(d) >= slots_.size() ||
+        slots_[static_cast<size_t>(d)] == nullptr) {
+      return -NACL_ABI_EBADF;
+    }
+    if (new_d < 0 || new_d >= kSize) return -NACL_ABI_EINVAL;
+    if (new_d == d) return new_d;
+    old = SwapLocked(new_d, slots_[static_cast<size_t>(d)]);
+  }
+  return new_d;
+}
+
+void DescriptorTable::CloseAll() {
+  std::vector<DescriptorRef> old;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (size_t d = 0; d < slots_.size(); ++d) {
+      if (slots_[d] != nullptr) old.push_back(SwapLocked(static_cast<int>(d), nullptr));
+    }
+    slots_.clear();
+    lowest_free_hint_ = 0;
+  }
+}
+
+size_t DescriptorTable::OpenCount() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return open_;
+}
+
+}  // namespace syscalls

@@ -1,0 +1,61 @@
+// A module's descriptor table: small integers naming Descriptor objects.
+//
+// New descriptors take the lowest free slot of NACL_ABI_DESCRIPTOR_TABLE_SIZE. The table owns
+// one reference per slot; a call holds its own reference (from Get) for its duration, so a
+// descriptor closed meanwhile lives until the call ends. Closing a descriptor's last slot
+// ends the calls blocked on it (with EBADF). The lock is held only to look up or change
+// slots, never during a call.
+#ifndef SYSCALLS_DESCRIPTOR_TABLE_H_
+#define SYSCALLS_DESCRIPTOR_TABLE_H_
+
+#include <stddef.h>
+
+#include <mutex>
+#include <vector>
+
+#include "syscalls/descriptor.h"
+#include "syscalls/nacl_abi.h"
+
+namespace syscalls {
+
+class DescriptorTable {
+ public:
+  static constexpr int kSize = NACL_ABI_DESCRIPTOR_TABLE_SIZE;
+
+  DescriptorTable() = default;
+  DescriptorTable(const DescriptorTable&) = delete;
+  DescriptorTable& operator=(const DescriptorTable&) = delete;
+  ~DescriptorTable() { CloseAll(); }
+
+  // Puts `descriptor` in the lowest free slot. Returns the slot or -NACL_ABI_EMFILE.
+  int Install(DescriptorRef descriptor);
+  // Puts `descriptor` in slot `d`, closing what was there. Returns d or -NACL_ABI_EINVAL.
+  int InstallAt(int d, DescriptorRef descriptor);
+  // Returns the descriptor in slot `d`, or null if `d` is not open.
+  DescriptorRef Get(int d) const;
+  // Returns 0, or -NACL_ABI_EBADF if `d` is not open.
+  int Close(int d);
+  // Returns a new slot naming the same descriptor, -NACL_ABI_EBADF or -NACL_ABI_EMFILE.
+  int Dup(int d);
+  // Makes `new_d` name the descriptor of `d` (closing what `new_d` named). Returns new_d,
+  // -NACL_ABI_EBADF if `d` is not open, -NACL_ABI_EINVAL if `new_d` is out of range.
+  int Dup2(int d, int new_d);
+  // Closes every slot.
+  void CloseAll();
+  // The number of open slots.
+  size_t OpenCount() const;
+
+ private:
+  // Replaces slot `d` (which must be in range); returns what it held. Requires mu_.
+  DescriptorRef SwapLocked(int d, DescriptorRef descriptor);
+  int InstallLocked(DescriptorRef descriptor);
+
+  mutable std::mutex mu_;
+  std::vector<DescriptorRef> slots_;  // Grows on demand up to kSize.
+  size_t open_ = 0;
+  int lowest_free_hint_ = 0;  // No free slot below it.
+};
+
+}  // namespace syscalls
+
+#endif  // SYSCALLS_DESCRIPTOR_TABLE_H_

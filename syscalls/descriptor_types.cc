@@ -1,0 +1,225 @@
+#include "syscalls/descriptor_types.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "absl/strings/str_cat.h"
+#include "base/errno_status.h"
+#include "base/status_macros.h"
+
+namespace syscalls {
+namespace {
+
+template <typename T>
+absl::StatusOr<DescriptorRef> Wrap(absl::StatusOr<T> socket) {
+  if (!socket.ok()) return socket.status();
+  return DescriptorRef(std::make_shared<ConnectedSocketDescriptor>(*std::move(socket)));
+}
+
+}  // namespace
+
+absl::StatusOr<DescriptorRef> BoundSocketDescriptor::Accept(const CallContext& context) {
+  BlockingCall call(*this, context, /*nonblocking=*/false);
+  for (;;) {
+    absl::StatusOr<imc::ConnectedSocket> accepted = socket_.Accept(call.wait());
+    // A malformed request from a peer is dropped (its fds closed); the module waits on for
+    // a real one, as it would if the peer had sent nothing.
+    if (base::ErrnoOf(accepted.status()) == EPROTO) continue;
+    if (!accepted.ok()) return call.Finish(accepted.status());
+    return Wrap(std::move(accepted));
+  }
+}
+
+absl::StatusOr<DescriptorRef> SocketAddressDescriptor::Connect(const CallContext& context) {
+  BlockingCall call(*this, context, /*nonblocking=*/false);
+  imc::ConnectOptions options;
+  options.wait = call.wait();
+  absl::StatusOr<imc::ConnectedSocket> connected = address_.Connect(options);
+  if (!connected.ok()) return call.Finish(connected.status());
+  return Wrap(std::move(connected));
+}
+
+absl::optional<imc::OutgoingDescriptor> SocketAddressDescriptor::ForTransfer() const {
+  return imc::OutgoingDescriptor{imc::DescriptorKind::kSocketAddress, address_.fd()};
+}
+
+template <typename Socket, DescriptorType kType>
+absl::StatusOr<size_t> MessageSocketDescriptor<Socket, kType>::SendMessage(
+    const CallContext& context, absl::Span<const uint8_t> data,
+    absl::Span<const DescriptorRef> descriptors, bool nonblocking) {
+  std::vector<imc::OutgoingDescriptor> outgoing;
+  RETURN_IF_ERROR(ToOutgoing(descriptors, &outgoing));
+  iovec iov = {const_cast<uint8_t*>(data.data()), data.size()};
+  BlockingCall call(*this, context, nonblocking);
+  RETURN_IF_ERROR(call.Finish(socket_.Send({{&iov, 1}, outgoing}, call.wait())));
+  return data.size();
+}
+
+template <typename Socket, DescriptorType kType>
+absl::StatusOr<ReceivedImcMessage> MessageSocketDescriptor<Socket, kType>::ReceiveMessage(
+    const CallContext& context, absl::Span<uint8_t> buffer, size_t max_descriptors,
+    bool nonblocking) {
+  iovec iov = {buffer.data(), buffer.size()};
+  absl::StatusOr<imc::ReceivedMessage> received;
+  {
+    BlockingCall call(*this, context, nonblocking);
+    received = socket_.Receive({&iov, 1}, max_descriptors, call.wait());
+    if (!received.ok()) return call.Finish(received.status());
+  }
+  ReceivedImcMessage message;
+  message.bytes = received->bytes;
+  message.data_truncated = received->data_truncated;
+  message.descriptors_truncated = received->descriptors_truncated;
+  message.descriptors.reserve(received->descriptors.size());
+  for (imc::IncomingDescriptor& incoming : received->descriptors) {
+    ASSIGN_OR_RETURN(DescriptorRef descriptor, FromIncoming(std::move(incoming)));
+    message.descriptors.push_back(std::move(descriptor));
+  }
+  return message;
+}
+
+template class MessageSocketDescriptor<imc::ConnectedSocket, DescriptorType::kConnectedSocket>;
+template class MessageSocketDescriptor<imc::DataOnlySocket, DescriptorType::kDataOnlySocket>;
+
+absl::optional<imc::OutgoingDescriptor> DataOnlySocketDescriptor::ForTransfer() const {
+  return imc::OutgoingDescriptor{imc::DescriptorKind::kDataOnlySocket, socket().fd()};
+}
+
+absl::StatusOr<nacl_abi_stat> SharedMemoryDescriptor::Stat() const {
+  ASSIGN_OR_RETURN(nacl_abi_stat st, Descriptor::Stat());
+  st.nacl_abi_st_size = static_cast<int64_t>(memory_.size());
+  return st;
+}
+
+absl::optional<imc::OutgoingDescriptor> SharedMemoryDescriptor::ForTransfer() const {
+  return imc::OutgoingDescriptor{imc::DescriptorKind::kSharedMemory, memory_.fd()};
+}
+
+absl::optional<std::pair<int, size_t>> SharedMemoryDescriptor::SharedMemoryFd() const {
+  return std::make_pair(memory_.fd(), memory_.size());
+}
+
+HostIoDescriptor::Access HostIoDescriptor::AccessOf(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  switch (flags < 0 ? O_RDWR : flags & O_ACCMODE) {
+    case O_RDONLY:
+      return Access::kReadOnly;
+    case O_WRONLY:
+      return Access::kWriteOnly;
+    default:
+      return Access::kReadWrite;
+  }
+}
+
+absl::StatusOr<size_t> HostIoDescriptor::Read(const CallContext& context,
+                                              absl::Span<uint8_t> buffer) {
+  if (access_ == Access::kWriteOnly) {
+    return base::ErrnoStatus(EBADF, "read on a write-only HostIo descriptor");
+  }
+  BlockingCall call(*this, context, /*nonblocking=*/false);
+  for (;;) {
+    // Wait first, so that a blocked read can be cancelled; the host fd keeps its own
+    // blocking mode (it may be shared with the host).
+    if (call.wait().cancellation != nullptr) {
+      RETURN_IF_ERROR(call.Finish(imc::WaitFor(fd_.get(), POLLIN, call.wait())));
+    }
+    ssize_t n = ::read(fd_.get(), buffer.data(), buffer.size());
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN && call.wait().cancellation != nullptr) continue;
+    return base::ErrnoStatus(errno, "read");
+  }
+}
+
+absl::StatusOr<size_t> HostIoDescriptor::Write(const CallContext& context,
+                                               absl::Span<const uint8_t> data) {
+  if (access_ == Access::kReadOnly) {
+    return base::ErrnoStatus(EBADF, "write on a read-only HostIo descriptor");
+  }
+  BlockingCall call(*this, context, /*nonblocking=*/false);
+  for (;;) {
+    if (call.wait().cancellation != nullptr) {
+      RETURN_IF_ERROR(call.Finish(imc::WaitFor(fd_.get(), POLLOUT, call.wait())));
+    }
+    ssize_t n = ::write(fd_.get(), data.data(), data.size());
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN && call.wait().cancellation != nullptr) continue;
+    // EPIPE comes back as an error; SIGPIPE is the loader's to ignore.
+    return base::ErrnoStatus(errno, "write");
+  }
+}
+
+absl::StatusOr<nacl_abi_stat> HostIoDescriptor::Stat() const {
+  struct stat host;
+  if (fstat(fd_.get(), &host) != 0) return base::ErrnoStatus(errno, "fstat");
+  nacl_abi_stat st = {};
+  st.nacl_abi_st_dev = static_cast<int64_t>(host.st_dev);
+  st.nacl_abi_st_ino = host.st_ino;
+  st.nacl_abi_st_mode = host.st_mode;
+  st.nacl_abi_st_nlink = static_cast<uint32_t>(host.st_nlink);
+  st.nacl_abi_st_uid = host.st_uid;
+  st.nacl_abi_st_gid = host.st_gid;
+  st.nacl_abi_st_rdev = static_cast<int64_t>(host.st_rdev);
+  st.nacl_abi_st_size = host.st_size;
+  st.nacl_abi_st_blksize = static_cast<int32_t>(host.st_blksize);
+  st.nacl_abi_st_blocks = static_cast<int32_t>(host.st_blocks);
+  st.nacl_abi_st_atime = host.st_atim.tv_sec;
+  st.nacl_abi_st_atimensec = host.st_atim.tv_nsec;
+  st.nacl_abi_st_mtime = host.st_mtim.tv_sec;
+  st.nacl_abi_st_mtimensec = host.st_mtim.tv_nsec;
+  st.nacl_abi_st_ctime = host.st_ctim.tv_sec;
+  st.nacl_abi_st_ctimensec = host.st_ctim.tv_nsec;
+  return st;
+}
+
+absl::optional<imc::OutgoingDescriptor> HostIoDescriptor::ForTransfer() const {
+  return imc::OutgoingDescriptor{imc::DescriptorKind::kHostIo, fd_.get()};
+}
+
+absl::StatusOr<DescriptorRef> FromIncoming(imc::IncomingDescriptor incoming) {
+  switch (incoming.kind) {
+    case imc::DescriptorKind::kInvalid:
+      return DescriptorRef();
+    case imc::DescriptorKind::kSocketAddress:
+      return DescriptorRef(std::make_shared<SocketAddressDescriptor>(
+          imc::SocketAddress::Adopt(std::move(incoming.fd))));
+    case imc::DescriptorKind::kDataOnlySocket:
+      return DescriptorRef(std::make_shared<DataOnlySocketDescriptor>(
+          imc::DataOnlySocket::Adopt(std::move(incoming.fd))));
+    case imc::DescriptorKind::kSharedMemory: {
+      ASSIGN_OR_RETURN(imc::SharedMemory memory,
+                       imc::SharedMemory::FromFd(std::move(incoming.fd)));
+      return DescriptorRef(std::make_shared<SharedMemoryDescriptor>(std::move(memory)));
+    }
+    case imc::DescriptorKind::kHostIo: {
+      HostIoDescriptor::Access access = HostIoDescriptor::AccessOf(incoming.fd.get());
+      return DescriptorRef(std::make_shared<HostIoDescriptor>(std::move(incoming.fd), access));
+    }
+  }
+  return base::ErrnoStatus(EPROTO, "unknown descriptor kind");
+}
+
+absl::Status ToOutgoing(absl::Span<const DescriptorRef> descriptors,
+                        std::vector<imc::OutgoingDescriptor>* out) {
+  out->clear();
+  out->reserve(descriptors.size());
+  for (const DescriptorRef& descriptor : descriptors) {
+    if (descriptor == nullptr) {
+      out->push_back({imc::DescriptorKind::kInvalid, -1});
+      continue;
+    }
+    absl::optional<imc::OutgoingDescriptor> outgoing = descriptor->ForTransfer();
+    if (!outgoing.has_value()) {
+      return base::ErrnoStatus(EIO, absl::StrCat("a ", DescriptorTypeName(descriptor->type()),
+                                                 " may not be sent in a message"));
+    }
+    out->push_back(*outgoing);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace syscalls

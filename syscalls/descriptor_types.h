@@ -1,0 +1,127 @@
+// The concrete descriptor types of ABI.md, and the conversion of received imc descriptors
+// into them.
+#ifndef SYSCALLS_DESCRIPTOR_TYPES_H_
+#define SYSCALLS_DESCRIPTOR_TYPES_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "absl/status/statusor.h"
+#include "base/unique_fd.h"
+#include "imc/bound_socket.h"
+#include "imc/message_socket.h"
+#include "imc/shared_memory.h"
+#include "syscalls/descriptor.h"
+
+namespace syscalls {
+
+// imc_makeboundsock's first descriptor: accept.
+class BoundSocketDescriptor final : public Descriptor {
+ public:
+  explicit BoundSocketDescriptor(imc::BoundSocket socket)
+      : Descriptor(DescriptorType::kBoundSocket), socket_(std::move(socket)) {}
+
+  absl::StatusOr<DescriptorRef> Accept(const CallContext& context) override;
+
+ private:
+  imc::BoundSocket socket_;
+};
+
+// imc_makeboundsock's second descriptor: connect; may travel.
+class SocketAddressDescriptor final : public Descriptor {
+ public:
+  explicit SocketAddressDescriptor(imc::SocketAddress address)
+      : Descriptor(DescriptorType::kSocketAddress), address_(std::move(address)) {}
+
+  absl::StatusOr<DescriptorRef> Connect(const CallContext& context) override;
+  absl::optional<imc::OutgoingDescriptor> ForTransfer() const override;
+
+ private:
+  imc::SocketAddress address_;
+};
+
+// Messages with bytes and descriptors, over a socket from accept, connect or `-i`. These
+// sockets do not travel, and neither do DataOnlySockets carry descriptors, so the two share
+// the message path but not the rest.
+template <typename Socket, DescriptorType kType>
+class MessageSocketDescriptor : public Descriptor {
+ public:
+  explicit MessageSocketDescriptor(Socket socket)
+      : Descriptor(kType), socket_(std::move(socket)) {}
+
+  absl::StatusOr<size_t> SendMessage(const CallContext& context,
+                                     absl::Span<const uint8_t> data,
+                                     absl::Span<const DescriptorRef> descriptors,
+                                     bool nonblocking) override;
+  absl::StatusOr<ReceivedImcMessage> ReceiveMessage(const CallContext& context,
+                                                    absl::Span<uint8_t> buffer,
+                                                    size_t max_descriptors,
+                                                    bool nonblocking) override;
+
+ protected:
+  const Socket& socket() const { return socket_; }
+
+ private:
+  Socket socket_;
+};
+
+using ConnectedSocketDescriptor =
+    MessageSocketDescriptor<imc::ConnectedSocket, DescriptorType::kConnectedSocket>;
+
+// imc_socketpair's descriptors: bytes only; may travel.
+class DataOnlySocketDescriptor final
+    : public MessageSocketDescriptor<imc::DataOnlySocket, DescriptorType::kDataOnlySocket> {
+ public:
+  using MessageSocketDescriptor::MessageSocketDescriptor;
+  absl::optional<imc::OutgoingDescriptor> ForTransfer() const override;
+};
+
+// imc_mem_obj_create: mmap, fstat; may travel.
+class SharedMemoryDescriptor final : public Descriptor {
+ public:
+  explicit SharedMemoryDescriptor(imc::SharedMemory memory)
+      : Descriptor(DescriptorType::kSharedMemory), memory_(std::move(memory)) {}
+
+  absl::StatusOr<nacl_abi_stat> Stat() const override;
+  absl::optional<imc::OutgoingDescriptor> ForTransfer() const override;
+  absl::optional<std::pair<int, size_t>> SharedMemoryFd() const override;
+
+ private:
+  imc::SharedMemory memory_;
+};
+
+// A host fd for plain I/O: stdio, `-h/-r/-w`; may travel.
+class HostIoDescriptor final : public Descriptor {
+ public:
+  enum class Access { kReadOnly, kWriteOnly, kReadWrite };
+
+  HostIoDescriptor(base::UniqueFd fd, Access access)
+      : Descriptor(DescriptorType::kHostIo), fd_(std::move(fd)), access_(access) {}
+
+  // The access a host fd's open flags allow.
+  static Access AccessOf(int fd);
+
+  absl::StatusOr<size_t> Read(const CallContext& context, absl::Span<uint8_t> buffer) override;
+  absl::StatusOr<size_t> Write(const CallContext& context,
+                               absl::Span<const uint8_t> data) override;
+  absl::StatusOr<nacl_abi_stat> Stat() const override;
+  absl::optional<imc::OutgoingDescriptor> ForTransfer() const override;
+
+  int fd() const { return fd_.get(); }
+
+ private:
+  base::UniqueFd fd_;
+  Access access_;
+};
+
+// Turns a received imc descriptor into a module descriptor (null for the invalid marker).
+absl::StatusOr<DescriptorRef> FromIncoming(imc::IncomingDescriptor incoming);
+
+// Turns module descriptors (null: the invalid marker) into what imc sends. EIO if one may
+// not travel.
+absl::Status ToOutgoing(absl::Span<const DescriptorRef> descriptors,
+                        std::vector<imc::OutgoingDescriptor>* out);
+
+}  // namespace syscalls
+
+#endif  // SYSCALLS_DESCRIPTOR_TYPES_H_

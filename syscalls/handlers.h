@@ -1,0 +1,40 @@
+// The handlers of the NaCl calls in ABI.md. Each copies untrusted structures in once, acts on
+// the copy, and returns a non-negative result or a negated NaCl errno.
+#ifndef SYSCALLS_HANDLERS_H_
+#define SYSCALLS_HANDLERS_H_
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "syscalls/call_context.h"
+#include "syscalls/syscall_table.h"
+
+namespace syscalls {
+
+// read and write move at most this many bytes per call (the module sees a short count).
+inline constexpr size_t kMaxIoChunk = 1 << 20;
+// imc_mem_obj_create refuses larger objects with ENOMEM.
+inline constexpr uint64_t kMaxSharedMemoryBytes = uint64_t{64} << 30;
+
+int64_t SysNull(const CallContext& context, const SyscallArgs& args);
+int64_t SysDup(const CallContext& context, const SyscallArgs& args);
+int64_t SysDup2(const CallContext& context, const SyscallArgs& args);
+int64_t SysClose(const CallContext& context, const SyscallArgs& args);
+int64_t SysRead(const CallContext& context, const SyscallArgs& args);
+int64_t SysWrite(const CallContext& context, const SyscallArgs& args);
+int64_t SysFstat(const CallContext& context, const SyscallArgs& args);
+int64_t SysMmap(const CallContext& context, const SyscallArgs& args);
+int64_t SysMunmap(const CallContext& context, const SyscallArgs& args);
+int64_t SysExit(const CallContext& context, const SyscallArgs& args);
+int64_t SysGetpid(const CallContext& context, const SyscallArgs& args);
+int64_t SysImcMakeBoundSock(const CallContext& context, const SyscallArgs& args);
+int64_t SysImcAccept(const CallContext& context, const SyscallArgs& args);
+int64_t SysImcConnect(const CallContext& context, const SyscallArgs& args);
+int64_t SysImcSendmsg(const CallContext& context, const SyscallArgs& args);
+int64_t SysImcRecvmsg(const CallContext& context, const SyscallArgs& args);
+int64_t SysImcMemObjCreate(const CallContext& context, const SyscallArgs& args);
+int64_t SysImcSocketPair(const CallContext& context, const SyscallArgs& args);
+
+}  // namespace syscalls
+
+#endif  // SYSCALLS_HANDLERS_H_

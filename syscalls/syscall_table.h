@@ -1,0 +1,52 @@
+// The dispatch table: NaCl syscall numbers to handlers.
+//
+// A handler gets the caller's context and six integer arguments and returns a non-negative
+// result or a negated NaCl errno. It never aborts, whatever the arguments.
+#ifndef SYSCALLS_SYSCALL_TABLE_H_
+#define SYSCALLS_SYSCALL_TABLE_H_
+
+#include <stdint.h>
+
+#include <array>
+
+#include "syscalls/call_context.h"
+#include "syscalls/nacl_abi.h"
+
+namespace syscalls {
+
+struct SyscallArgs {
+  uint64_t arg[6];
+};
+
+using SyscallHandler = int64_t (*)(const CallContext& context, const SyscallArgs& args);
+
+class SyscallTable {
+ public:
+  // A table with no handlers: every number answers -ENOSYS.
+  SyscallTable();
+
+  // The table with every NaCl call of ABI.md.
+  static const SyscallTable& Nacl();
+
+  // Sets the handler for `number` (< NACL_ABI_SYSCALL_COUNT).
+  void Set(uint64_t number, SyscallHandler handler, const char* name);
+
+  // Runs the handler for `number`; -NACL_ABI_ENOSYS if there is none.
+  int64_t Dispatch(const CallContext& context, uint64_t number, const SyscallArgs& args) const {
+    if (number >= handlers_.size() || handlers_[number] == nullptr) return -NACL_ABI_ENOSYS;
+    return handlers_[number](context, args);
+  }
+
+  // The call's name ("imc_sendmsg"), or null for an unknown number.
+  const char* Name(uint64_t number) const {
+    return number < names_.size() ? names_[number] : nullptr;
+  }
+
+ private:
+  std::array<SyscallHandler, NACL_ABI_SYSCALL_COUNT> handlers_;
+  std::array<const char*, NACL_ABI_SYSCALL_COUNT> names_;
+};
+
+}  // namespace syscalls
+
+#endif  // SYSCALLS_SYSCALL_TABLE_H_
