@@ -126,27 +126,34 @@ int64_t SysFstat(const CallContext& context, const SyscallArgs& args) {
   return 0;
 }
 
-int64_t SysMmap(const CallContext& context, const SyscallArgs& args) {
-  const uint64_t address = args.arg[0];
-  const uint64_t length = args.arg[1];
-  const int prot = IntArg(args.arg[2]);
-  const int flags = IntArg(args.arg[3]);
-  const int64_t offset = static_cast<int64_t>(args.arg[5]);
-  DescriptorRef descriptor = context.table->Get(IntArg(args.arg[4]));
-  if (descriptor == nullptr) return -NACL_ABI_EBADF;
-  absl::optional<std::pair<int, size_t>> memory = descriptor->SharedMemoryFd();
-  if (!memory.has_value()) return -NACL_ABI_EINVAL;
+int64_t CheckSharedMemoryMap(const Descriptor& descriptor, uint64_t length, int prot,
+                             int flags, int64_t offset) {
+  absl::optional<std::pair<int, size_t>> memory = descriptor.SharedMemoryFd();
+  if (!memory.has_value()) return -19;  // ENODEV: not a mappable descriptor.
+  const size_t size = memory->second;
   const int sharing = flags & (NACL_ABI_MAP_SHARED | NACL_ABI_MAP_PRIVATE);
   if (length == 0 || (prot & ~(NACL_ABI_PROT_READ | NACL_ABI_PROT_WRITE)) != 0 ||
       (sharing != NACL_ABI_MAP_SHARED && sharing != NACL_ABI_MAP_PRIVATE) ||
       (flags & ~(NACL_ABI_MAP_SHARED | NACL_ABI_MAP_PRIVATE | NACL_ABI_MAP_FIXED)) != 0 ||
       offset < 0 || offset % NACL_ABI_MAP_PAGESIZE != 0 ||
-      static_cast<uint64_t>(offset) > memory->second ||
-      length > memory->second - static_cast<uint64_t>(offset)) {
+      static_cast<uint64_t>(offset) > size || length > size - static_cast<uint64_t>(offset)) {
     return -NACL_ABI_EINVAL;
   }
+  return 0;
+}
+
+int64_t SysMmap(const CallContext& context, const SyscallArgs& args) {
+  DescriptorRef descriptor = context.table->Get(IntArg(args.arg[4]));
+  if (descriptor == nullptr) return -NACL_ABI_EBADF;
+  const int prot = IntArg(args.arg[2]);
+  const int flags = IntArg(args.arg[3]);
+  const int64_t offset = static_cast<int64_t>(args.arg[5]);
+  if (int64_t error = CheckSharedMemoryMap(*descriptor, args.arg[1], prot, flags, offset)) {
+    return error;
+  }
   if (context.module == nullptr) return -NACL_ABI_ENOSYS;
-  return context.module->MapSharedMemory(memory->first, address, length, prot, flags, offset);
+  return context.module->MapSharedMemory(descriptor->SharedMemoryFd()->first, args.arg[0],
+                                         args.arg[1], prot, flags, offset);
 }
 
 int64_t SysMunmap(const CallContext& context, const SyscallArgs& args) {

@@ -16,6 +16,15 @@ inline constexpr size_t kMaxIoChunk = 1 << 20;
 // imc_mem_obj_create refuses larger objects with ENOMEM.
 inline constexpr uint64_t kMaxSharedMemoryBytes = uint64_t{64} << 30;
 
+class Descriptor;
+
+// Checks an mmap of `descriptor` (NaCl's, or Linux's with the same values of PROT_READ,
+// PROT_WRITE, MAP_SHARED, MAP_PRIVATE and MAP_FIXED): it must be SharedMemory, readable or
+// writable but not executable, shared or private, and inside the object, at a 64 KiB offset.
+// Returns 0, or -ENODEV for another descriptor type, or -EINVAL.
+int64_t CheckSharedMemoryMap(const Descriptor& descriptor, uint64_t length, int prot,
+                             int flags, int64_t offset);
+
 int64_t SysNull(const CallContext& context, const SyscallArgs& args);
 int64_t SysDup(const CallContext& context, const SyscallArgs& args);
 int64_t SysDup2(const CallContext& context, const SyscallArgs& args);

@@ -1,6 +1,9 @@
 #include "syscalls/syscall_table.h"
 
+#include <sys/syscall.h>
+
 #include "syscalls/handlers.h"
+#include "syscalls/linux_compat.h"
 
 namespace syscalls {
 
@@ -36,6 +39,24 @@ const SyscallTable& SyscallTable::Nacl() {
     t->Set(NACL_sys_imc_recvmsg, SysImcRecvmsg, "imc_recvmsg");
     t->Set(NACL_sys_imc_mem_obj_create, SysImcMemObjCreate, "imc_mem_obj_create");
     t->Set(NACL_sys_imc_socketpair, SysImcSocketPair, "imc_socketpair");
+    return t;
+  }();
+  return *table;
+}
+
+const SyscallTable& SyscallTable::LinuxDescriptorCalls() {
+  static const SyscallTable* const table = [] {
+    auto* t = new SyscallTable();
+    t->Set(SYS_read, SysRead, "read");
+    t->Set(SYS_write, SysWrite, "write");
+    t->Set(SYS_readv, LinuxReadv, "readv");
+    t->Set(SYS_writev, LinuxWritev, "writev");
+    t->Set(SYS_close, SysClose, "close");
+    t->Set(SYS_dup, SysDup, "dup");
+    t->Set(SYS_dup2, LinuxDup2, "dup2");
+    t->Set(SYS_dup3, LinuxDup3, "dup3");
+    t->Set(SYS_fstat, LinuxFstat, "fstat");
+    t->Set(SYS_newfstatat, LinuxNewfstatat, "newfstatat");
     return t;
   }();
   return *table;

@@ -22,13 +22,20 @@ using SyscallHandler = int64_t (*)(const CallContext& context, const SyscallArgs
 
 class SyscallTable {
  public:
+  // Numbers 0 .. kCapacity - 1 may have handlers.
+  static constexpr uint64_t kCapacity = 512;
+
   // A table with no handlers: every number answers -ENOSYS.
   SyscallTable();
 
-  // The table with every NaCl call of ABI.md.
+  // The table with every NaCl call of ABI.md, by NaCl number.
   static const SyscallTable& Nacl();
+  // Linux's descriptor calls (read, write, readv, writev, close, dup, dup2, dup3, fstat,
+  // newfstatat), by x86-64 Linux number, served from the descriptor table with Linux
+  // semantics; so that stdio and close() work unmodified in a module.
+  static const SyscallTable& LinuxDescriptorCalls();
 
-  // Sets the handler for `number` (< NACL_ABI_SYSCALL_COUNT).
+  // Sets the handler for `number` (< kCapacity).
   void Set(uint64_t number, SyscallHandler handler, const char* name);
 
   // Runs the handler for `number`; -NACL_ABI_ENOSYS if there is none.
@@ -43,8 +50,8 @@ class SyscallTable {
   }
 
  private:
-  std::array<SyscallHandler, NACL_ABI_SYSCALL_COUNT> handlers_;
-  std::array<const char*, NACL_ABI_SYSCALL_COUNT> names_;
+  std::array<SyscallHandler, kCapacity> handlers_;
+  std::array<const char*, kCapacity> names_;
 };
 
 }  // namespace syscalls

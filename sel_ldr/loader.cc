@@ -1,0 +1,180 @@
+#include "sel_ldr/loader.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/errno_status.h"
+#include "base/logging.h"
+#include "base/status_macros.h"
+#include "imc/bound_socket.h"
+#include "imc/message_socket.h"
+#include "sel_ldr/module_file.h"
+#include "sel_ldr/sandbox.h"
+#include "sel_ldr/supervisor.h"
+#include "syscalls/descriptor_table.h"
+#include "syscalls/descriptor_types.h"
+
+extern char** environ;
+
+namespace sel_ldr {
+namespace {
+
+using syscalls::HostIoDescriptor;
+
+// Takes ownership of host fd `fd` (marking it close-on-exec).
+absl::StatusOr<base::UniqueFd> AdoptHostFd(int fd, const std::string& flag) {
+  if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
+    return absl::InvalidArgumentError(absl::StrCat(flag, ": host fd ", fd, " is not open"));
+  }
+  return base::UniqueFd(fd);
+}
+
+HostIoDescriptor::Access AccessFor(GrantedDescriptor::Kind kind) {
+  switch (kind) {
+    case GrantedDescriptor::Kind::kReadOnly:
+      return HostIoDescriptor::Access::kReadOnly;
+    case GrantedDescriptor::Kind::kWriteOnly:
+      return HostIoDescriptor::Access::kWriteOnly;
+    default:
+      return HostIoDescriptor::Access::kReadWrite;
+  }
+}
+
+// Installs stdio, the granted descriptors and the -X service socket. Errors are usage
+// errors (InvalidArgument) or failures to set up.
+absl::Status BuildTable(const LoaderOptions& options, syscalls::DescriptorTable* table) {
+  for (int stdio = 0; stdio < 3; ++stdio) {
+    int fd = fcntl(stdio, F_DUPFD_CLOEXEC, 3);
+    if (fd < 0) continue;  // sel_ldr was started without it; so is the module.
+    base::UniqueFd owned(fd);
+    HostIoDescriptor::Access access = HostIoDescriptor::AccessOf(fd);
+    table->InstallAt(stdio, std::make_shared<HostIoDescriptor>(std::move(owned), access));
+  }
+  for (const GrantedDescriptor& grant : options.descriptors) {
+    ASSIGN_OR_RETURN(base::UniqueFd fd, AdoptHostFd(grant.host_fd, grant.flag));
+    syscalls::DescriptorRef descriptor;
+    if (grant.kind == GrantedDescriptor::Kind::kImc) {
+      absl::StatusOr<imc::ConnectedSocket> socket =
+          imc::ConnectedSocket::FromHostSocket(std::move(fd));
+      if (!socket.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            grant.flag, ": host fd ", grant.host_fd, " is not an IMC socket (AF_UNIX "
+            "SOCK_SEQPACKET)"));
+      }
+      descriptor = std::make_shared<syscalls::ConnectedSocketDescriptor>(*std::move(socket));
+    } else {
+      descriptor = std::make_shared<HostIoDescriptor>(std::move(fd), AccessFor(grant.kind));
+    }
+    table->InstallAt(grant.module_descriptor, std::move(descriptor));
+  }
+  if (options.bootstrap_fd.has_value()) {
+    const std::string flag = absl::StrCat("-X ", *options.bootstrap_fd);
+    ASSIGN_OR_RETURN(base::UniqueFd fd, AdoptHostFd(*options.bootstrap_fd, flag));
+    absl::StatusOr<imc::ConnectedSocket> bootstrap =
+        imc::ConnectedSocket::FromHostSocket(std::move(fd));
+    if (!bootstrap.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          flag, ": host fd ", *options.bootstrap_fd,
+          " is not an IMC socket (one end of a socketpair(AF_UNIX, SOCK_SEQPACKET))"));
+    }
+    ASSIGN_OR_RETURN(auto service, imc::MakeBoundSocket());
+    imc::OutgoingDescriptor address = {imc::DescriptorKind::kSocketAddress,
+                                       service.second.fd()};
+    absl::Status sent = bootstrap->Send({{}, {&address, 1}});
+    if (!sent.ok()) {
+      return absl::UnavailableError(
+          absl::StrCat(flag, ": cannot send the service address: ", sent.message()));
+    }
+    table->InstallAt(3, std::make_shared<syscalls::BoundSocketDescriptor>(
+                            std::move(service.first)));
+    table->InstallAt(4, std::make_shared<syscalls::SocketAddressDescriptor>(
+                            std::move(service.second)));
+  }
+  return absl::OkStatus();
+}
+
+std::vector<std::string> ModuleEnvironment(const LoaderOptions& options) {
+  std::vector<std::string> env;
+  if (options.pass_host_environment) {
+    for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  }
+  for (const auto& [name, value] : options.environment) {
+    std::string prefix = name + "=";
+    for (auto it = env.begin(); it != env.end();) {
+      it = it->rfind(prefix, 0) == 0 ? env.erase(it) : it + 1;
+    }
+    env.push_back(prefix + value);
+  }
+  return env;
+}
+
+}  // namespace
+
+int RunLoader(const LoaderOptions& options) {
+  absl::StatusOr<base::UniqueFd> module = OpenModule(options.module_path);
+  if (!module.ok()) {
+    LOG(ERROR) << "cannot load module '" << options.module_path
+               << "': " << module.status().message();
+    return absl::IsNotFound(module.status()) ? kExitModuleMissing : kExitModuleInvalid;
+  }
+
+  syscalls::DescriptorTable table;
+  absl::Status built = BuildTable(options, &table);
+  if (!built.ok()) {
+    LOG(ERROR) << built.message();
+    return absl::IsInvalidArgument(built) ? kExitUsage : kExitSandboxFailed;
+  }
+
+  SandboxOptions sandbox;
+  sandbox.module_fd = module->get();
+  sandbox.argv.push_back(options.module_path);
+  sandbox.argv.insert(sandbox.argv.end(), options.module_args.begin(),
+                      options.module_args.end());
+  sandbox.envp = ModuleEnvironment(options);
+  sandbox.address_space_limit = options.address_space_limit;
+  absl::StatusOr<SandboxedModule> child = StartSandbox(sandbox);
+  if (!child.ok()) {
+    LOG(ERROR) << "cannot start the sandbox: " << child.status().message();
+    return kExitSandboxFailed;
+  }
+  VLOG(1) << "module " << options.module_path << " is pid " << child->pid
+          << ", namespaces: " << (child->namespaces.empty() ? "none" : child->namespaces);
+  module->reset();  // The child has its own copy until its exec.
+
+  SupervisorOptions supervisor_options;
+  supervisor_options.trace = options.verbosity >= 1;
+  Supervisor supervisor(*std::move(child), &table, supervisor_options);
+  absl::StatusOr<ModuleOutcome> outcome = supervisor.Run();
+  if (!outcome.ok()) {
+    LOG(ERROR) << "supervisor failed: " << outcome.status().message();
+    return kExitSandboxFailed;
+  }
+  switch (outcome->kind) {
+    case ModuleOutcome::Kind::kExited:
+      VLOG(1) << "module exited with status " << outcome->status;
+      return outcome->status;
+    case ModuleOutcome::Kind::kSignaled: {
+      const char* name = sigabbrev_np(outcome->signal);
+      LOG(ERROR) << "module killed by signal " << outcome->signal << " (SIG"
+                 << (name != nullptr ? name : "?") << ")";
+      return 128 + outcome->signal;
+    }
+    case ModuleOutcome::Kind::kPolicyViolation:
+      LOG(ERROR) << "policy violation: " << outcome->violation;
+      return kExitPolicyViolation;
+    case ModuleOutcome::Kind::kStartFailed:
+      LOG(ERROR) << "the module did not start: " << outcome->violation;
+      return kExitModuleInvalid;
+  }
+  return kExitSandboxFailed;
+}
+
+}  // namespace sel_ldr

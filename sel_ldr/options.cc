@@ -1,0 +1,233 @@
+#include "sel_ldr/options.h"
+
+#include <stdlib.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "syscalls/nacl_abi.h"
+
+namespace sel_ldr {
+namespace {
+
+absl::Status Usage(absl::string_view message) { return absl::InvalidArgumentError(message); }
+
+struct FlagSpec {
+  char letter;              // 0 if long only.
+  const char* long_name;    // Without the leading "--".
+  bool takes_value;
+};
+
+constexpr FlagSpec kFlags[] = {
+    {'h', "host-fd", true},    {'r', "read-fd", true},     {'w', "write-fd", true},
+    {'i', "imc-fd", true},     {'X', "bootstrap-fd", true}, {'E', "env", true},
+    {'p', "pass-env", false},  {'a', "allow-files", false}, {'v', "verbose", false},
+    {'q', "quiet", false},     {'f', "file", true},         {0, "memory-limit", true},
+    {0, "help", false},        {0, "version", false},
+};
+
+absl::Status ParseGrant(const std::string& flag, const std::string& value,
+                        GrantedDescriptor::Kind kind, LoaderOptions* options) {
+  std::pair<std::string, std::string> parts = absl::StrSplit(value, absl::MaxSplits(':', 1));
+  int d = -1;
+  int host = -1;
+  if (!absl::SimpleAtoi(parts.first, &d) || !absl::SimpleAtoi(parts.second, &host) ||
+      !absl::StrContains(value, ':')) {
+    return Usage(absl::StrCat(flag, " ", value, ": expected d:D (module descriptor:host fd)"));
+  }
+  if (d < 0 || d >= NACL_ABI_DESCRIPTOR_TABLE_SIZE) {
+    return Usage(absl::StrCat(flag, " ", value, ": module descriptor ", d,
+                              " is outside 0..", NACL_ABI_DESCRIPTOR_TABLE_SIZE - 1));
+  }
+  if (host < 0) return Usage(absl::StrCat(flag, " ", value, ": bad host fd ", host));
+  for (const GrantedDescriptor& other : options->descriptors) {
+    if (other.module_descriptor == d) {
+      return Usage(absl::StrCat(flag, " ", value, ": module descriptor ", d,
+                                " is already given by ", other.flag));
+    }
+  }
+  options->descriptors.push_back({kind, d, host, absl::StrCat(flag, " ", value)});
+  return absl::OkStatus();
+}
+
+absl::Status Apply(const FlagSpec& spec, const std::string& written, const std::string& value,
+                   LoaderOptions* options) {
+  switch (spec.letter) {
+    case 'h':
+      return ParseGrant(written, value, GrantedDescriptor::Kind::kReadWrite, options);
+    case 'r':
+      return ParseGrant(written, value, GrantedDescriptor::Kind::kReadOnly, options);
+    case 'w':
+      return ParseGrant(written, value, GrantedDescriptor::Kind::kWriteOnly, options);
+    case 'i':
+      return ParseGrant(written, value, GrantedDescriptor::Kind::kImc, options);
+    case 'X': {
+      int fd = 0;
+      if (!absl::SimpleAtoi(value, &fd)) {
+        return Usage(absl::StrCat(written, " ", value, ": expected a host fd number"));
+      }
+      if (fd < 0) {
+        return Usage(absl::StrCat(
+            written, " ", value,
+            ": there is no global service socket any more; addresses are descriptors. "
+            "Make a socketpair, pass one end as -X FD, and receive the module's "
+            "SocketAddress as a message on the other end (README: Embedding)"));
+      }
+      if (options->bootstrap_fd.has_value()) return Usage("-X given twice");
+      options->bootstrap_fd = fd;
+      return absl::OkStatus();
+    }
+    case 'E': {
+      size_t eq = value.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        return Usage(absl::StrCat(written, " ", value, ": expected NAME=VALUE"));
+      }
+      options->environment.emplace_back(value.substr(0, eq), value.substr(eq + 1));
+      return absl::OkStatus();
+    }
+    case 'p':
+      options->pass_host_environment = true;
+      return absl::OkStatus();
+    case 'a':
+      // NaCl's "allow file access". Modules never get the file system; accepted so that
+      // NaCl command lines still parse.
+      return absl::OkStatus();
+    case 'v':
+      ++options->verbosity;
+      return absl::OkStatus();
+    case 'q':
+      options->quiet = true;
+      return absl::OkStatus();
+    case 'f':
+      if (!options->module_path.empty()) return Usage("more than one module given");
+      options->module_path = value;
+      return absl::OkStatus();
+    default:
+      break;
+  }
+  absl::string_view name = spec.long_name;
+  if (name == "memory-limit") {
+    uint64_t bytes = 0;
+    uint64_t scale = 1;
+    std::string number = value;
+    if (!number.empty() && (number.back() == 'M' || number.back() == 'G')) {
+      scale = number.back() == 'M' ? (uint64_t{1} << 20) : (uint64_t{1} << 30);
+      number.pop_back();
+    }
+    if (!absl::SimpleAtoi(number, &bytes) || bytes == 0 || bytes > (UINT64_MAX / scale)) {
+      return Usage(absl::StrCat(written, " ", value, ": expected bytes, or a number with M or G"));
+    }
+    options->address_space_limit = bytes * scale;
+  } else if (name == "help") {
+    options->help = true;
+  } else if (name == "version") {
+    options->version = true;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<LoaderOptions> ParseLoaderOptions(const std::vector<std::string>& argv) {
+  LoaderOptions options;
+  size_t i = 1;
+  for (; i < argv.size(); ++i) {
+    const std::string& arg = argv[i];
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    if (arg.size() < 2 || arg[0] != '-') break;  // The module path.
+    const FlagSpec* spec = nullptr;
+    std::string value;
+    bool has_value = false;
+    std::string written;
+    if (arg[1] == '-') {
+      std::string name = arg.substr(2);
+      size_t eq = name.find('=');
+      if (eq != std::string::npos) {
+        value = name.substr(eq + 1);
+        name = name.substr(0, eq);
+        has_value = true;
+      }
+      for (const FlagSpec& f : kFlags) {
+        if (name == f.long_name) spec = &f;
+      }
+      written = "--" + name;
+      if (spec == nullptr) return Usage(absl::StrCat("unknown option ", written));
+      if (!spec->takes_value && has_value) {
+        return Usage(absl::StrCat(written, " takes no value"));
+      }
+    } else {
+      for (const FlagSpec& f : kFlags) {
+        if (f.letter != 0 && arg[1] == f.letter) spec = &f;
+      }
+      written = arg.substr(0, 2);
+      if (spec == nullptr) return Usage(absl::StrCat("unknown option ", written));
+      if (arg.size() > 2) {
+        if (!spec->takes_value) return Usage(absl::StrCat("unknown option ", arg));
+        value = arg.substr(2);
+        has_value = true;
+      }
+    }
+    if (spec->takes_value && !has_value) {
+      if (i + 1 >= argv.size()) return Usage(absl::StrCat(written, " needs a value"));
+      value = argv[++i];
+    }
+    absl::Status applied = Apply(*spec, written, value, &options);
+    if (!applied.ok()) return applied;
+  }
+  if (options.help || options.version) return options;
+  if (options.module_path.empty()) {
+    if (i >= argv.size()) return Usage("no module given");
+    options.module_path = argv[i++];
+  }
+  options.module_args.assign(argv.begin() + static_cast<ptrdiff_t>(i), argv.end());
+  if (options.bootstrap_fd.has_value()) {
+    for (const GrantedDescriptor& d : options.descriptors) {
+      if (d.module_descriptor == 3 || d.module_descriptor == 4) {
+        return Usage(absl::StrCat(d.flag, ": descriptors 3 and 4 hold -X's service socket"));
+      }
+    }
+  }
+  return options;
+}
+
+std::string LoaderUsage() {
+  return R"(Usage: sel_ldr [options] [--] module.nexe [args...]
+       sel_ldr [options] -f module.nexe [args...]
+
+Runs an untrusted module (a static x86-64 ELF program) in a sandbox. The module can reach
+only the descriptors it is given; it talks to the world through IMC.
+
+Descriptors (d: the module's descriptor number, D: a host fd of sel_ldr):
+  -h, --host-fd d:D        give host fd D to the module as HostIo descriptor d (read-write)
+  -r, --read-fd d:D        ... read-only
+  -w, --write-fd d:D       ... write-only
+  -i, --imc-fd d:D         give host IMC socket D (AF_UNIX SOCK_SEQPACKET) as ConnectedSocket d
+  -X, --bootstrap-fd D     create the module's service socket (BoundSocket at 3, SocketAddress
+                           at 4) and send its SocketAddress over host IMC socket D
+                           Descriptors 0, 1, 2 are sel_ldr's stdin, stdout and stderr.
+Environment:
+  -E, --env NAME=VALUE     set a variable in the module's environment (repeatable)
+  -p, --pass-env           start from sel_ldr's environment (default: an empty one)
+Limits:
+      --memory-limit N     the module's address space, in bytes or with M / G (default 8G)
+Output:
+  -v, --verbose            trace every trapped syscall to stderr (repeat for more detail)
+  -q, --quiet              no messages of sel_ldr's own but errors
+Compatibility:
+  -a                       accepted for NaCl command lines; modules never get files
+      --help, --version
+
+Exit status: the module's own; 128+N if it died of signal N; 159 (128+SIGSYS) if it broke
+the sandbox policy; 2 usage error; 125 the sandbox could not be set up; 126 the file is not
+a runnable module (not ELF, not x86-64, dynamically linked); 127 the module file is missing.
+
+There is no -X -1 and no global service socket: an address is a descriptor. An embedder
+makes a socketpair, passes one end as -X FD, and receives the SocketAddress on the other.
+)";
+}
+
+}  // namespace sel_ldr

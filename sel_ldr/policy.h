@@ -1,0 +1,32 @@
+// The module's seccomp policy, built with libseccomp.
+//
+// Allowed in the module: what a static glibc program needs to start, allocate, run threads,
+// use futexes, clocks and signals on itself, and exit. Answered by the filter itself: benign
+// probes (read-only opens, access, readlink, ioctl) fail with an errno, clone3 with ENOSYS.
+// Everything else goes to the supervisor by user notification: the loader's own numbers and
+// Linux's descriptor calls are served there, exec is allowed exactly once, and any other call
+// is a policy violation that kills the module. Foreign architectures (int 0x80) and x32
+// numbers kill the module in the filter.
+#ifndef SEL_LDR_POLICY_H_
+#define SEL_LDR_POLICY_H_
+
+#include <linux/filter.h>
+#include <sys/types.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace sel_ldr {
+
+// Returns the classic-BPF program of the policy for the module process `module_pid` (which
+// may signal only itself).
+absl::StatusOr<std::vector<sock_filter>> BuildModulePolicy(pid_t module_pid);
+
+// The name of x86-64 syscall `number` ("openat"), or "syscall_<number>" if unknown.
+std::string SyscallName(long number);
+
+}  // namespace sel_ldr
+
+#endif  // SEL_LDR_POLICY_H_

@@ -1,0 +1,107 @@
+// The supervisor: serves the module's trapped syscalls until it exits.
+//
+// Worker threads receive seccomp notifications and run the dispatch tables with a memory
+// accessor for the calling module thread. A worker serves its call itself, however long it
+// blocks; when the last idle worker takes a call, another one starts, so a blocking call
+// blocks only the module thread that made it. When the module exits, calls still blocked are
+// cancelled and the descriptor table is closed: nothing stays open here.
+#ifndef SEL_LDR_SUPERVISOR_H_
+#define SEL_LDR_SUPERVISOR_H_
+
+#include <linux/seccomp.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "base/unique_fd.h"
+#include "imc/cancellation.h"
+#include "sel_ldr/sandbox.h"
+#include "syscalls/call_context.h"
+#include "syscalls/descriptor_table.h"
+
+namespace sel_ldr {
+
+// How the module ended.
+struct ModuleOutcome {
+  enum class Kind {
+    kExited,           // exit_group, or the NaCl exit call: `status`.
+    kSignaled,         // Died of `signal`.
+    kPolicyViolation,  // Killed for calling `violation` (a syscall name and number).
+    kStartFailed,      // Never ran: `violation` says why.
+  };
+  Kind kind = Kind::kExited;
+  int status = 0;
+  int signal = 0;
+  std::string violation;
+};
+
+struct SupervisorOptions {
+  // Trace every trapped call to stderr, like strace.
+  bool trace = false;
+};
+
+class Supervisor : public syscalls::ModuleControl {
+ public:
+  // Serves `module` with `table`, which the module's descriptors live in.
+  Supervisor(SandboxedModule module, syscalls::DescriptorTable* table,
+             SupervisorOptions options);
+  ~Supervisor() override;
+
+  // Lets the module exec, serves it until it exits, and returns how it ended. Afterwards no
+  // worker runs and the descriptor table is empty.
+  absl::StatusOr<ModuleOutcome> Run();
+
+  // syscalls::ModuleControl.
+  int64_t Exit(int status) override;
+  int64_t GetPid() override;
+  int64_t MapSharedMemory(int fd, uint64_t address, size_t length, int prot, int flags,
+                          int64_t offset) override;
+  int64_t Unmap(uint64_t address, size_t length) override;
+
+ private:
+  struct Worker;
+  // What a served call answers: a value or errno, or "let the kernel run it".
+  struct Response {
+    int64_t value = 0;
+    bool continue_in_kernel = false;
+  };
+
+  void StartWorker();
+  void WorkerLoop(Worker* worker);
+  Response Serve(const seccomp_notif& notification, Worker* worker);
+  Response ServeMmap(const seccomp_notif& notification);
+  Response ServeClose(const seccomp_notif& notification, const syscalls::CallContext& context);
+  Response Violation(const seccomp_notif& notification);
+  void Trace(const seccomp_notif& notification, const char* name, const Response& response);
+  void KillModule();
+  void StopWorkers();
+
+  SandboxedModule module_;
+  syscalls::DescriptorTable* table_;
+  SupervisorOptions options_;
+  std::atomic<bool> exec_done_{false};
+  std::atomic<bool> stopping_{false};
+
+  std::mutex mu_;
+  std::condition_variable workers_changed_;
+  std::vector<std::unique_ptr<Worker>> workers_;  // Guarded by mu_.
+  int idle_workers_ = 0;                           // Guarded by mu_.
+  int live_workers_ = 0;                           // Guarded by mu_.
+  bool exit_requested_ = false;                    // Guarded by mu_.
+  int exit_status_ = 0;                            // Guarded by mu_.
+  std::string violation_;                          // Guarded by mu_.
+  std::set<int> mirrored_fds_;                     // Guarded by mu_.
+};
+
+}  // namespace sel_ldr
+
+#endif  // SEL_LDR_SUPERVISOR_H_

@@ -1,0 +1,33 @@
+// Linux's descriptor calls, served from the module's descriptor table with Linux semantics
+// (x86-64 layouts and errno), so that an unmodified static glibc program's stdio, close()
+// and dup2() work in a module. read, write, close and dup are the NaCl handlers themselves;
+// these are the calls whose Linux form differs.
+#ifndef SYSCALLS_LINUX_COMPAT_H_
+#define SYSCALLS_LINUX_COMPAT_H_
+
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "syscalls/call_context.h"
+#include "syscalls/nacl_abi.h"
+#include "syscalls/syscall_table.h"
+
+namespace syscalls {
+
+// Linux's IOV_MAX: readv / writev with more iovecs are EINVAL.
+inline constexpr uint64_t kLinuxIovMax = 1024;
+
+int64_t LinuxReadv(const CallContext& context, const SyscallArgs& args);
+int64_t LinuxWritev(const CallContext& context, const SyscallArgs& args);
+int64_t LinuxDup2(const CallContext& context, const SyscallArgs& args);
+int64_t LinuxDup3(const CallContext& context, const SyscallArgs& args);
+int64_t LinuxFstat(const CallContext& context, const SyscallArgs& args);
+int64_t LinuxNewfstatat(const CallContext& context, const SyscallArgs& args);
+
+// The Linux view of a descriptor's NaCl stat: IMC objects are sockets, shared memory a
+// regular file.
+struct stat ToLinuxStat(const nacl_abi_stat& st);
+
+}  // namespace syscalls
+
+#endif  // SYSCALLS_LINUX_COMPAT_H_
