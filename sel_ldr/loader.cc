@@ -162,6 +162,12 @@ int RunLoader(const LoaderOptions& options) {
       VLOG(1) << "module exited with status " << outcome->status;
       return outcome->status;
     case ModuleOutcome::Kind::kSignaled: {
+      if (outcome->signal == SIGSYS) {
+        // The filter kills foreign-ABI calls (int 0x80, x32 numbers) itself.
+        LOG(ERROR) << "policy violation: the seccomp filter killed the module (SIGSYS): an "
+                      "int 0x80 or x32 system call";
+        return kExitPolicyViolation;
+      }
       const char* name = sigabbrev_np(outcome->signal);
       LOG(ERROR) << "module killed by signal " << outcome->signal << " (SIG"
                  << (name != nullptr ? name : "?") << ")";
