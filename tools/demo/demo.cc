@@ -1,0 +1,155 @@
+// demo: what sel_ldr does, in one run. Launches the echo module through the launcher API,
+// connects through its service address, exchanges messages, passes a descriptor through the
+// module and back, shows that a module cannot open a file, and prints timings.
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "imc/imc.h"
+#include "tools/launcher/launcher.h"
+
+namespace {
+
+std::string Runfile(const std::string& path) {
+  for (const char* var : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
+    if (const char* dir = getenv(var)) return absl::StrCat(dir, "/sel_ldr_imc/", path);
+  }
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+  return absl::StrCat(std::string(self, n > 0 ? static_cast<size_t>(n) : 0),
+                      ".runfiles/sel_ldr_imc/", path);
+}
+
+std::string Micros(absl::Duration d) {
+  return absl::StrFormat("%.1f us", absl::ToDoubleMicroseconds(d));
+}
+
+int Fail(const std::string& step, const absl::Status& status) {
+  printf("FAILED: %s: %s\n", step.c_str(), std::string(status.message()).c_str());
+  return 1;
+}
+
+// One round trip of `text` through `connection`; returns the reply's text.
+absl::StatusOr<std::string> RoundTrip(const imc::ConnectedSocket& connection,
+                                      const std::string& text) {
+  iovec out = {const_cast<char*>(text.data()), text.size()};
+  absl::Status sent = connection.Send({{&out, 1}, {}});
+  if (!sent.ok()) return sent;
+  char buffer[4096];
+  iovec in = {buffer, sizeof(buffer)};
+  absl::StatusOr<imc::ReceivedMessage> reply = connection.Receive({&in, 1}, 0);
+  if (!reply.ok()) return reply.status();
+  return std::string(buffer, reply->bytes);
+}
+
+}  // namespace
+
+int main() {
+  setvbuf(stdout, nullptr, _IOLBF, 0);
+  printf("sel_ldr demo: an untrusted module behind capability IMC\n\n");
+
+  // 1. Launch.
+  launcher::LaunchOptions options;
+  options.module_path = Runfile("tests/modules/echo_server.nexe");
+  options.sel_ldr_path = Runfile("sel_ldr/sel_ldr");
+  absl::Time start = absl::Now();
+  absl::StatusOr<launcher::Module> module = launcher::Module::Launch(options);
+  if (!module.ok()) return Fail("launch the echo module", module.status());
+  absl::Duration launch_time = absl::Now() - start;
+  printf("1. launched echo_server.nexe under sel_ldr (pid %d) in %s;\n"
+         "   its service SocketAddress arrived over the -X bootstrap channel\n",
+         module->pid(), Micros(launch_time).c_str());
+
+  // 2. Connect through the address: the only way to reach the module.
+  start = absl::Now();
+  absl::StatusOr<imc::ConnectedSocket> connection =
+      module->Connect(absl::Now() + absl::Seconds(5));
+  if (!connection.ok()) return Fail("connect", connection.status());
+  printf("2. connected through the SocketAddress (confirmed: the module accepted) in %s\n",
+         Micros(absl::Now() - start).c_str());
+
+  // 3. Messages.
+  absl::StatusOr<std::string> reply = RoundTrip(*connection, "hello, module");
+  if (!reply.ok()) return Fail("exchange a message", reply.status());
+  printf("3. sent \"hello, module\", the module echoed \"%s\"\n", reply->c_str());
+  std::vector<absl::Duration> times;
+  for (int i = 0; i < 1000; ++i) {
+    absl::Time t = absl::Now();
+    reply = RoundTrip(*connection, "ping");
+    if (!reply.ok() || *reply != "ping") return Fail("ping", reply.status());
+    times.push_back(absl::Now() - t);
+  }
+  std::sort(times.begin(), times.end());
+  printf("   1000 round trips of 4 bytes: median %s, 99th percentile %s\n",
+         Micros(times[500]).c_str(), Micros(times[990]).c_str());
+
+  // 4. A descriptor through the module and back: our pipe's write end, as HostIo.
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return Fail("pipe", absl::InternalError("pipe2"));
+  imc::OutgoingDescriptor sent = {imc::DescriptorKind::kHostIo, pipe_fds[1]};
+  iovec note = {const_cast<char*>("a pipe"), 6};
+  start = absl::Now();
+  absl::Status send_status = connection->Send({{&note, 1}, {&sent, 1}});
+  if (!send_status.ok()) return Fail("send a descriptor", send_status);
+  char buffer[64];
+  iovec in = {buffer, sizeof(buffer)};
+  absl::StatusOr<imc::ReceivedMessage> back = connection->Receive({&in, 1}, 1);
+  if (!back.ok()) return Fail("receive the descriptor back", back.status());
+  if (back->descriptors.size() != 1) {
+    return Fail("receive the descriptor back", absl::InternalError("no descriptor came back"));
+  }
+  absl::Duration descriptor_time = absl::Now() - start;
+  const char kWords[] = "written through the returned descriptor";
+  (void)!write(back->descriptors[0].fd.get(), kWords, sizeof(kWords));
+  char got[sizeof(kWords)] = {};
+  (void)!read(pipe_fds[0], got, sizeof(got));
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+  printf("4. sent our pipe's write end to the module as a %s descriptor; it came back in %s\n"
+         "   and writing to what came back reached our pipe: \"%s\"\n",
+         imc::DescriptorKindName(back->descriptors[0].kind), Micros(descriptor_time).c_str(),
+         got);
+
+  // 5. The module ends when the connection closes.
+  connection = absl::CancelledError("closed by the demo");  // Destroys the socket.
+  absl::StatusOr<launcher::ModuleExit> exit = module->Wait(absl::Now() + absl::Seconds(5));
+  if (!exit.ok()) return Fail("wait for the echo module", exit.status());
+  printf("5. closed the connection; the echo module exited with status %d\n", exit->status);
+
+  // 6. No files: a module that tries.
+  launcher::LaunchOptions probe_options;
+  probe_options.module_path = Runfile("tools/demo/file_probe.nexe");
+  probe_options.sel_ldr_path = options.sel_ldr_path;
+  probe_options.stdout_mode = launcher::Output::kCapture;
+  const std::string forbidden = "/tmp/sel_ldr_demo_should_not_exist";
+  unlink(forbidden.c_str());
+  probe_options.args = {"/etc/passwd", forbidden};
+  absl::StatusOr<launcher::Module> probe = launcher::Module::Launch(probe_options);
+  if (!probe.ok()) return Fail("launch file_probe", probe.status());
+  absl::StatusOr<launcher::ModuleExit> probe_exit = probe->Wait(absl::Now() + absl::Seconds(5));
+  if (!probe_exit.ok()) return Fail("wait for file_probe", probe_exit.status());
+  struct stat st;
+  const bool created = stat(forbidden.c_str(), &st) == 0;
+  printf("6. file_probe.nexe tried the file system:\n   module said: %s",
+         probe->CapturedStdout().c_str());
+  printf("   then it tried to create %s: %s (exit status %d)\n   the file exists on the host: %s\n",
+         forbidden.c_str(), probe_exit->message.c_str(), probe_exit->status,
+         created ? "YES (this is a bug)" : "no");
+  if (created || !probe_exit->policy_violation()) {
+    return Fail("file_probe", absl::InternalError("the module reached the file system"));
+  }
+
+  printf("\nall steps passed (launch %s, confirmed connect, 1000 round trips, descriptor "
+         "round trip, no file access)\n",
+         Micros(launch_time).c_str());
+  return 0;
+}
