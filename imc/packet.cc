@@ -24,6 +24,18 @@ bool IsPeerGoneErrno(int error_number) {
          error_number == ECONNREFUSED;
 }
 
+// True when the peer closed (or shut down its sending side).
+bool PeerGone(int socket_fd) {
+  struct pollfd pfd = {socket_fd, POLLRDHUP, 0};
+  return poll(&pfd, 1, 0) == 1 && (pfd.revents & (POLLHUP | POLLRDHUP)) != 0;
+}
+
+// True when packets with bytes wait in the receive queue.
+bool BytesQueued(int socket_fd) {
+  int queued = 0;
+  return ioctl(socket_fd, SIOCINQ, &queued) == 0 && queued > 0;
+}
+
 }  // namespace
 
 absl::Status SendPacket(int socket_fd, absl::Span<const iovec> data, absl::Span<const int> fds,
@@ -73,9 +85,19 @@ absl::StatusOr<ReceivedPacket> ReceivePacket(int socket_fd, absl::Span<const iov
     msg.msg_control = control;
     msg.msg_controllen = sizeof(control);
     received = recvmsg(socket_fd, &msg, flags);
+    // recvmsg answers end of file (0, no control data) when it finds the queue empty and then
+    // the peer gone; a last packet the peer sent just before closing can arrive in between.
+    // Then nothing was received: receive again. (A real packet of 0 bytes without fds or
+    // credentials is malformed anyway; skipping it loses nothing.)
+    if (received == 0 && msg.msg_controllen == 0 && (msg.msg_flags & MSG_CTRUNC) == 0 &&
+        PeerGone(socket_fd) && BytesQueued(socket_fd)) {
+      continue;
+    }
     if (received >= 0) break;
     int error_number = errno;
-    if (error_number == EINTR) continue;
+    // A peer that closed with packets of its own unread leaves ECONNRESET, reported once and
+    // ahead of the packets it sent before closing; those are still queued, so receive again.
+    if (error_number == EINTR || error_number == ECONNRESET) continue;
     if (IsPeerGoneErrno(error_number)) return base::ErrnoStatus(EPIPE, "peer closed");
     if (error_number != EAGAIN || blocking) return base::ErrnoStatus(error_number, "recvmsg");
     absl::Status waited = WaitFor(socket_fd, POLLIN, options);
@@ -105,10 +127,7 @@ absl::StatusOr<ReceivedPacket> ReceivePacket(int socket_fd, absl::Span<const iov
 
 bool AtEndOfStream(int socket_fd, const ReceivedPacket& packet) {
   if (packet.size != 0 || !packet.fds.empty() || packet.has_credentials) return false;
-  struct pollfd pfd = {socket_fd, POLLRDHUP, 0};
-  if (poll(&pfd, 1, 0) != 1 || (pfd.revents & (POLLHUP | POLLRDHUP)) == 0) return false;
-  int queued = 0;
-  return ioctl(socket_fd, SIOCINQ, &queued) != 0 || queued == 0;
+  return PeerGone(socket_fd) && !BytesQueued(socket_fd);
 }
 
 }  // namespace imc

@@ -1,0 +1,188 @@
+#include "imc/wire_format.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "base/status_matchers.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "imc/descriptor.h"
+
+namespace imc {
+namespace {
+
+using ::base::HasErrno;
+using ::testing::HasSubstr;
+
+constexpr size_t kHeaderSize = sizeof(WireHeader);
+
+// A header for a message of `bytes` user bytes with these descriptor kinds.
+WireHeader Header(uint32_t bytes, std::initializer_list<DescriptorKind> kinds = {}) {
+  return MakeWireHeader(PacketKind::kMessage, bytes, kinds);
+}
+
+// Test that MakeWireHeader fills in version, kind, counts and one tag per descriptor, and
+// leaves the reserved byte and unused tags zero.
+TEST(WireFormatTest, MakeWireHeaderFillsEveryField) {
+  WireHeader header = Header(
+      1234, {DescriptorKind::kSocketAddress, DescriptorKind::kInvalid, DescriptorKind::kHostIo});
+  EXPECT_EQ(header.version, kWireVersion);
+  EXPECT_EQ(header.packet_kind, static_cast<uint8_t>(PacketKind::kMessage));
+  EXPECT_EQ(header.descriptor_count, 3);
+  EXPECT_EQ(header.reserved, 0);
+  EXPECT_EQ(header.byte_count, 1234u);
+  EXPECT_EQ(header.tags[0], static_cast<uint8_t>(DescriptorKind::kSocketAddress));
+  EXPECT_EQ(header.tags[1], static_cast<uint8_t>(DescriptorKind::kInvalid));
+  EXPECT_EQ(header.tags[2], static_cast<uint8_t>(DescriptorKind::kHostIo));
+  for (size_t i = 3; i < kMaxDescriptors; ++i) EXPECT_EQ(header.tags[i], 0) << i;
+}
+
+// Test that a header made by MakeWireHeader parses back to what it said.
+TEST(WireFormatTest, MadeHeaderParsesBack) {
+  WireHeader header = Header(10, {DescriptorKind::kSharedMemory, DescriptorKind::kInvalid,
+                                  DescriptorKind::kDataOnlySocket});
+  absl::StatusOr<ParsedHeader> parsed = ParseWireHeader(header, kHeaderSize + 10, 2);
+  ASSERT_OK(parsed);
+  EXPECT_EQ(parsed->packet_kind, PacketKind::kMessage);
+  EXPECT_EQ(parsed->byte_count, 10u);
+  EXPECT_EQ(parsed->descriptor_count, 3u);
+  EXPECT_EQ(parsed->fd_count, 2u);
+  EXPECT_EQ(parsed->tags[0], DescriptorKind::kSharedMemory);
+  EXPECT_EQ(parsed->tags[1], DescriptorKind::kInvalid);
+  EXPECT_EQ(parsed->tags[2], DescriptorKind::kDataOnlySocket);
+}
+
+// Test that an empty message (no bytes, no descriptors) is a valid header.
+TEST(WireFormatTest, EmptyMessageParses) {
+  absl::StatusOr<ParsedHeader> parsed = ParseWireHeader(Header(0), kHeaderSize, 0);
+  ASSERT_OK(parsed);
+  EXPECT_EQ(parsed->byte_count, 0u);
+  EXPECT_EQ(parsed->descriptor_count, 0u);
+  EXPECT_EQ(parsed->fd_count, 0u);
+}
+
+// Test that the largest message, kMaxUserBytes and kMaxDescriptors, parses.
+TEST(WireFormatTest, LargestMessageParses) {
+  std::vector<DescriptorKind> kinds(kMaxDescriptors, DescriptorKind::kHostIo);
+  WireHeader header = MakeWireHeader(PacketKind::kMessage, kMaxUserBytes, kinds);
+  absl::StatusOr<ParsedHeader> parsed =
+      ParseWireHeader(header, kHeaderSize + kMaxUserBytes, kMaxDescriptors);
+  ASSERT_OK(parsed);
+  EXPECT_EQ(parsed->descriptor_count, kMaxDescriptors);
+  EXPECT_EQ(parsed->fd_count, kMaxDescriptors);
+}
+
+// Test that descriptors tagged kInvalid need no host fd.
+TEST(WireFormatTest, InvalidMarkersCarryNoFd) {
+  WireHeader header = Header(0, {DescriptorKind::kInvalid, DescriptorKind::kInvalid});
+  absl::StatusOr<ParsedHeader> parsed = ParseWireHeader(header, kHeaderSize, 0);
+  ASSERT_OK(parsed);
+  EXPECT_EQ(parsed->descriptor_count, 2u);
+  EXPECT_EQ(parsed->fd_count, 0u);
+  EXPECT_THAT(ParseWireHeader(header, kHeaderSize, 1), HasErrno(EPROTO));
+}
+
+// Test that a packet shorter than the header is rejected (including a 0-byte packet).
+TEST(WireFormatTest, ShortPacketIsRejected) {
+  WireHeader header = Header(0);
+  EXPECT_THAT(ParseWireHeader(header, 0, 0), HasErrno(EPROTO));
+  absl::StatusOr<ParsedHeader> parsed = ParseWireHeader(header, kHeaderSize - 1, 0);
+  EXPECT_THAT(parsed, HasErrno(EPROTO));
+  EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("shorter than the header"));
+}
+
+// Test that a header with another version is rejected.
+TEST(WireFormatTest, WrongVersionIsRejected) {
+  for (uint8_t version : {0, kWireVersion + 1, 255}) {
+    WireHeader header = Header(0);
+    header.version = version;
+    absl::StatusOr<ParsedHeader> parsed = ParseWireHeader(header, kHeaderSize, 0);
+    EXPECT_THAT(parsed, HasErrno(EPROTO)) << int{version};
+    EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("version"));
+  }
+}
+
+// Test that an unknown packet kind is rejected.
+TEST(WireFormatTest, UnknownPacketKindIsRejected) {
+  WireHeader header = Header(0);
+  header.packet_kind = static_cast<uint8_t>(PacketKind::kAcceptAck) + 1;
+  EXPECT_THAT(ParseWireHeader(header, kHeaderSize, 0), HasErrno(EPROTO));
+}
+
+// Test that a non-zero reserved byte is rejected.
+TEST(WireFormatTest, ReservedByteMustBeZero) {
+  WireHeader header = Header(0);
+  header.reserved = 1;
+  EXPECT_THAT(ParseWireHeader(header, kHeaderSize, 0), HasErrno(EPROTO));
+}
+
+// Test that more than kMaxDescriptors descriptors are rejected.
+TEST(WireFormatTest, TooManyDescriptorsAreRejected) {
+  WireHeader header = Header(0);
+  header.descriptor_count = kMaxDescriptors + 1;
+  EXPECT_THAT(ParseWireHeader(header, kHeaderSize, 0), HasErrno(EPROTO));
+  header.descriptor_count = 255;
+  EXPECT_THAT(ParseWireHeader(header, kHeaderSize, 0), HasErrno(EPROTO));
+}
+
+// Test that a byte count above kMaxUserBytes is rejected even if the packet is that long.
+TEST(WireFormatTest, TooManyBytesAreRejected) {
+  WireHeader header = Header(kMaxUserBytes + 1);
+  EXPECT_THAT(ParseWireHeader(header, kHeaderSize + kMaxUserBytes + 1, 0), HasErrno(EPROTO));
+}
+
+// Test that a byte count that disagrees with the packet size is rejected, both ways.
+TEST(WireFormatTest, ByteCountMustMatchPacket) {
+  WireHeader header = Header(10);
+  EXPECT_THAT(ParseWireHeader(header, kHeaderSize + 9, 0), HasErrno(EPROTO));
+  EXPECT_THAT(ParseWireHeader(header, kHeaderSize + 11, 0), HasErrno(EPROTO));
+  absl::StatusOr<ParsedHeader> parsed = ParseWireHeader(header, kHeaderSize, 0);
+  EXPECT_THAT(parsed, HasErrno(EPROTO));
+  EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("header says 10 bytes"));
+}
+
+// Test that a tag outside the known descriptor kinds is rejected.
+TEST(WireFormatTest, UnknownTagIsRejected) {
+  WireHeader header = Header(0, {DescriptorKind::kHostIo});
+  header.tags[0] = static_cast<uint8_t>(DescriptorKind::kHostIo) + 1;
+  absl::StatusOr<ParsedHeader> parsed = ParseWireHeader(header, kHeaderSize, 1);
+  EXPECT_THAT(parsed, HasErrno(EPROTO));
+  EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("unknown descriptor tag"));
+  header.tags[0] = 255;
+  EXPECT_THAT(ParseWireHeader(header, kHeaderSize, 1), HasErrno(EPROTO));
+}
+
+// Test that a tag set beyond the descriptor count is rejected.
+TEST(WireFormatTest, TagBeyondCountIsRejected) {
+  WireHeader header = Header(0, {DescriptorKind::kHostIo});
+  header.tags[1] = static_cast<uint8_t>(DescriptorKind::kHostIo);
+  EXPECT_THAT(ParseWireHeader(header, kHeaderSize, 1), HasErrno(EPROTO));
+}
+
+// Test that the number of fds that arrived must equal the non-invalid tags, both ways.
+TEST(WireFormatTest, FdCountMustMatchTags) {
+  WireHeader header = Header(0, {DescriptorKind::kHostIo, DescriptorKind::kSharedMemory});
+  EXPECT_OK(ParseWireHeader(header, kHeaderSize, 2));
+  EXPECT_THAT(ParseWireHeader(header, kHeaderSize, 1), HasErrno(EPROTO));
+  absl::StatusOr<ParsedHeader> parsed = ParseWireHeader(header, kHeaderSize, 3);
+  EXPECT_THAT(parsed, HasErrno(EPROTO));
+  EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("3 arrived"));
+  EXPECT_THAT(ParseWireHeader(Header(0), kHeaderSize, 1), HasErrno(EPROTO));
+}
+
+// Test that an accept acknowledgement parses as one and must be empty.
+TEST(WireFormatTest, AcceptAckMustBeEmpty) {
+  WireHeader ack = MakeWireHeader(PacketKind::kAcceptAck, 0, {});
+  absl::StatusOr<ParsedHeader> parsed = ParseWireHeader(ack, kHeaderSize, 0);
+  ASSERT_OK(parsed);
+  EXPECT_EQ(parsed->packet_kind, PacketKind::kAcceptAck);
+
+  WireHeader with_bytes = MakeWireHeader(PacketKind::kAcceptAck, 1, {});
+  EXPECT_THAT(ParseWireHeader(with_bytes, kHeaderSize + 1, 0), HasErrno(EPROTO));
+  const DescriptorKind invalid[] = {DescriptorKind::kInvalid};
+  WireHeader with_descriptor = MakeWireHeader(PacketKind::kAcceptAck, 0, invalid);
+  EXPECT_THAT(ParseWireHeader(with_descriptor, kHeaderSize, 0), HasErrno(EPROTO));
+}
+
+}  // namespace
+}  // namespace imc
