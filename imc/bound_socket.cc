@@ -17,6 +17,11 @@ namespace {
 
 constexpr char kConnectRequest = 'c';
 
+// A connector that waits for acceptance marks its request's socket with this SO_PRIORITY
+// (which means nothing else for AF_UNIX sockets, and which any process may set), so that
+// Accept() learns it with the one getsockopt it makes anyway.
+constexpr int kAwaitAcceptPriority = 6;
+
 absl::Status MalformedRequest(absl::string_view why) {
   return base::ErrnoStatus(EPROTO, absl::StrCat("malformed connection request: ", why));
 }
@@ -54,6 +59,13 @@ absl::StatusOr<ConnectedSocket> SocketAddress::Connect(const ConnectOptions& opt
   }
   ConnectedSocket connection(base::UniqueFd(fds[0]), ConnectedSocket::Role::kConnecting);
   base::UniqueFd request_end(fds[1]);
+  if (options.wait_for_accept) {
+    const int priority = kAwaitAcceptPriority;
+    if (setsockopt(request_end.get(), SOL_SOCKET, SO_PRIORITY, &priority,
+                   sizeof(priority)) != 0) {
+      return base::ErrnoStatus(errno, "setsockopt(SO_PRIORITY)");
+    }
+  }
   const char request = kConnectRequest;
   iovec iov = {const_cast<char*>(&request), 1};
   const int request_fd = request_end.get();
@@ -87,16 +99,18 @@ absl::StatusOr<ConnectedSocket> BoundSocket::Accept(const WaitOptions& wait) con
   if (packet.fds.size() != 1) {
     return MalformedRequest(absl::StrCat(packet.fds.size(), " fds, expected 1"));
   }
-  absl::Status is_socket = CheckImcSocket(packet.fds[0].get());
-  if (!is_socket.ok()) return MalformedRequest(is_socket.message());
-  ConnectedSocket connection(std::move(packet.fds[0]), ConnectedSocket::Role::kConnected);
-  WireHeader ack = MakeWireHeader(PacketKind::kAcceptAck, 0, {});
-  iovec ack_iov = {&ack, sizeof(ack)};
-  WaitOptions nonblocking;
-  nonblocking.nonblocking = true;
-  // A connector that already gave up (EPIPE) finds out on its own; the connection's first
-  // Receive() here reports the closed peer.
-  (void)SendPacket(connection.fd(), {&ack_iov, 1}, {}, nonblocking);
+  // One syscall both checks that the fd is a socket and reads whether the connector waits
+  // for acceptance. Its SEQPACKET type is checked by use: anything else fails its first
+  // message with an error.
+  int priority = 0;
+  socklen_t length = sizeof(priority);
+  if (getsockopt(packet.fds[0].get(), SOL_SOCKET, SO_PRIORITY, &priority, &length) != 0) {
+    return MalformedRequest("its fd is not a socket");
+  }
+  ConnectedSocket connection(std::move(packet.fds[0]), ConnectedSocket::Role::kAccepted);
+  // A waiting connector hears now; the others learn it from the first message, or from the
+  // acknowledgement the connection sends if it closes without one.
+  if (priority == kAwaitAcceptPriority) connection.SendAcceptAck();
   return connection;
 }
 

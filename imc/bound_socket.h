@@ -56,9 +56,12 @@ class SocketAddress {
 
 class BoundSocket {
  public:
-  // Takes one connection request and acknowledges it. Errors (errno): EPIPE every copy of
-  // the address is closed (in any process, or in flight) and no request is queued, EPROTO a
-  // malformed request (consumed, its fds closed), EAGAIN / ETIMEDOUT / ECANCELED from `wait`.
+  // Takes one connection request. A connector that waits for acceptance is told at once; the
+  // others learn it from the connection's first message (or, if it closes without one, from
+  // an acknowledgement it sends then), so accepting them costs nothing extra. Errors (errno):
+  // EPIPE every copy of the address is closed (in any process, or in flight) and no request
+  // is queued, EPROTO a malformed request (consumed, its fds closed), EAGAIN / ETIMEDOUT /
+  // ECANCELED from `wait`.
   absl::StatusOr<ConnectedSocket> Accept(const WaitOptions& wait = {}) const;
 
   int fd() const { return fd_.get(); }

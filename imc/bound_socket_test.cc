@@ -6,6 +6,8 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -502,6 +504,44 @@ TEST(BoundSocketTest, AcceptedThenClosedIsEpipe) {
   EXPECT_THAT(ReceiveText(*connection, 16, kMaxDescriptors, WithinSeconds(10)), HasErrno(EPIPE));
 }
 
+// Bytes waiting in `fd`'s receive queue.
+int QueuedBytes(int fd) {
+  int queued = -1;
+  return ioctl(fd, SIOCINQ, &queued) == 0 ? queued : -1;
+}
+
+// Test that accepting a connector that does not wait sends it nothing: the acknowledgement
+// costs nothing then. Only an accepted connection closed before it sent anything owes one.
+TEST(BoundSocketTest, PlainAcceptSendsNoAcknowledgement) {
+  absl::StatusOr<Bound> bound = MakeBoundSocket();
+  ASSERT_OK(bound);
+  absl::StatusOr<ConnectedSocket> connection = bound->second.Connect();
+  ASSERT_OK(connection);
+  {
+    absl::StatusOr<ConnectedSocket> accepted = bound->first.Accept(Nonblocking());
+    ASSERT_OK(accepted);
+    EXPECT_EQ(QueuedBytes(connection->fd()), 0);
+  }
+  EXPECT_EQ(QueuedBytes(connection->fd()), static_cast<int>(sizeof(WireHeader)));
+}
+
+// Test that an accepted connection that sent a message owes no acknowledgement: its messages
+// say "accepted" themselves.
+TEST(BoundSocketTest, MessagesFromTheAcceptorCarryTheAcceptance) {
+  absl::StatusOr<Bound> bound = MakeBoundSocket();
+  ASSERT_OK(bound);
+  absl::StatusOr<ConnectedSocket> connection = bound->second.Connect();
+  ASSERT_OK(connection);
+  {
+    absl::StatusOr<ConnectedSocket> accepted = bound->first.Accept(Nonblocking());
+    ASSERT_OK(accepted);
+    ASSERT_OK(SendText(*accepted, "hi"));
+  }
+  EXPECT_EQ(QueuedBytes(connection->fd()), static_cast<int>(sizeof(WireHeader) + 2));
+  ASSERT_OK(ReceiveText(*connection, 16, kMaxDescriptors, WithinSeconds(10)));
+  EXPECT_THAT(ReceiveText(*connection, 16, kMaxDescriptors, WithinSeconds(10)), HasErrno(EPIPE));
+}
+
 // Test that a connection accepted and closed without a word is EPIPE, even though the
 // connector never read the acknowledgement before.
 TEST(BoundSocketTest, AcceptedThenClosedSilentlyIsEpipe) {
@@ -884,20 +924,32 @@ TEST_F(MalformedRequestTest, PipeInsteadOfSocket) {
   std::vector<UniqueFd> pipes = MakePipeEnds(1);
   ASSERT_THAT(pipes, SizeIs(1));
   ASSERT_OK(SendRawPacket(address_fd(), "c", RawFds(pipes)));
-  ExpectRefused("not an AF_UNIX SOCK_SEQPACKET socket");
+  ExpectRefused("not a socket");
 }
 
-// Test that a request carrying a stream socket is refused and the socket closed.
-TEST_F(MalformedRequestTest, StreamSocket) {
+// Test that a request carrying a stream socket is accepted (Accept checks only that it is a
+// socket), and that the connection's first message fails cleanly instead of misframing.
+TEST_F(MalformedRequestTest, StreamSocketFailsOnFirstMessage) {
   int fds[2];
   ASSERT_EQ(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
   UniqueFd stream(fds[0]), stream_peer(fds[1]);
   ASSERT_OK(SendRawPacket(address_fd(), "c", {stream.get()}));
-  ExpectRefused("not an AF_UNIX SOCK_SEQPACKET socket");
+  stream.reset();
+  absl::StatusOr<ConnectedSocket> accepted = bound_socket().Accept(WithinSeconds(10));
+  ASSERT_OK(accepted);
+  const char kGarbage[] = "not an IMC message at all";
+  ASSERT_EQ(write(stream_peer.get(), kGarbage, sizeof(kGarbage)),
+            static_cast<ssize_t>(sizeof(kGarbage)));
+  const int before = base::CountOpenFds();
+  char buffer[64];
+  iovec iov = {buffer, sizeof(buffer)};
+  EXPECT_THAT(accepted->Receive({&iov, 1}, 0, WithinSeconds(10)), HasErrno(EPROTO));
+  EXPECT_EQ(base::CountOpenFds(), before);
 }
 
-// Test that a request carrying a listening socket is refused and the socket closed.
-TEST_F(MalformedRequestTest, ListeningSocket) {
+// Test that a request carrying a listening socket is accepted, and that sending on the
+// connection fails cleanly (it has no peer).
+TEST_F(MalformedRequestTest, ListeningSocketFailsOnFirstSend) {
   UniqueFd listener(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
   ASSERT_TRUE(listener.valid());
   struct sockaddr_un autobind = {};
@@ -905,7 +957,10 @@ TEST_F(MalformedRequestTest, ListeningSocket) {
   ASSERT_EQ(bind(listener.get(), reinterpret_cast<sockaddr*>(&autobind), sizeof(sa_family_t)), 0);
   ASSERT_EQ(listen(listener.get(), 1), 0);
   ASSERT_OK(SendRawPacket(address_fd(), "c", {listener.get()}));
-  ExpectRefused("listening");
+  listener.reset();
+  absl::StatusOr<ConnectedSocket> accepted = bound_socket().Accept(WithinSeconds(10));
+  ASSERT_OK(accepted);
+  EXPECT_THAT(SendText(*accepted, "hello"), HasErrno(EPIPE));
 }
 
 // Test that several malformed requests in a row are each refused, and a good one queued after

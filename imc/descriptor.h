@@ -21,7 +21,7 @@ enum class DescriptorKind : uint8_t {
   kSocketAddress = 1,  // AF_UNIX SOCK_SEQPACKET: the sending end of a bound socket's pair.
   kDataOnlySocket = 2, // AF_UNIX SOCK_SEQPACKET: one end of a MakeDataOnlyPair().
   kSharedMemory = 3,   // A memfd whose size is sealed (see SharedMemory).
-  kHostIo = 4,         // Any host fd for plain I/O, except an IMC socket.
+  kHostIo = 4,         // Any host fd, for plain I/O.
 };
 
 // Returns "SocketAddress", "DataOnlySocket", ..., or "unknown" for a value out of range.

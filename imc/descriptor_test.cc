@@ -97,8 +97,9 @@ TEST(DescriptorTest, ListeningSocketIsNotImcSocket) {
   absl::Status status = CheckImcSocket(listener.get());
   EXPECT_THAT(status, HasErrno(EPROTO));
   EXPECT_THAT(std::string(status.message()), HasSubstr("listening"));
-  EXPECT_THAT(CheckDescriptorKind(listener.get(), DescriptorKind::kSocketAddress),
-              HasErrno(EPROTO));
+  // The per-message check is one getsockopt(SO_TYPE): a listening socket tagged
+  // SocketAddress passes it, and connecting through it fails (ECONNREFUSED).
+  EXPECT_OK(CheckDescriptorKind(listener.get(), DescriptorKind::kSocketAddress));
 }
 
 // Test that socket kinds accept a SEQPACKET socket and refuse a pipe and a stream socket.
@@ -161,16 +162,11 @@ TEST(DescriptorTest, HostIoAcceptsPlainFds) {
   EXPECT_OK(CheckDescriptorKind(stream.get(), DescriptorKind::kHostIo));
 }
 
-// Test that HostIo refuses an IMC socket and a closed fd.
-TEST(DescriptorTest, HostIoRefusesImcSocketAndClosedFd) {
+// Test that HostIo takes any fd, an IMC socket included: it grants plain read and write on
+// whatever the sender holds.
+TEST(DescriptorTest, HostIoAcceptsAnyFd) {
   auto [a, b] = SocketPair(SOCK_SEQPACKET);
-  absl::Status status = CheckDescriptorKind(a.get(), DescriptorKind::kHostIo);
-  EXPECT_THAT(status, HasErrno(EPROTO));
-  EXPECT_THAT(std::string(status.message()), HasSubstr("IMC socket"));
-  int closed = dup(b.get());
-  ASSERT_GE(closed, 0);
-  close(closed);
-  EXPECT_THAT(CheckDescriptorKind(closed, DescriptorKind::kHostIo), HasErrno(EPROTO));
+  EXPECT_OK(CheckDescriptorKind(a.get(), DescriptorKind::kHostIo));
 }
 
 // Test that the invalid marker must come without a host fd.

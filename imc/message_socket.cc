@@ -19,16 +19,34 @@ absl::Status DroppedRequest() {
 
 }  // namespace
 
-MessageSocket::MessageSocket(base::UniqueFd fd, Role role) : fd_(std::move(fd)), role_(role) {}
+MessageSocket::MessageSocket(base::UniqueFd fd, Role role)
+    : fd_(std::move(fd)), role_(role), owes_accept_ack_(role == Role::kAccepted) {}
 
 MessageSocket::MessageSocket(MessageSocket&& other) noexcept
-    : fd_(std::move(other.fd_)), role_(other.role_), accepted_(other.accepted_.load()) {}
+    : fd_(std::move(other.fd_)),
+      role_(other.role_),
+      accepted_(other.accepted_.load()),
+      owes_accept_ack_(other.owes_accept_ack_.exchange(false)) {}
 
 MessageSocket& MessageSocket::operator=(MessageSocket&& other) noexcept {
+  SendAcceptAck();
   fd_ = std::move(other.fd_);
   role_ = other.role_;
   accepted_.store(other.accepted_.load());
+  owes_accept_ack_.store(other.owes_accept_ack_.exchange(false));
   return *this;
+}
+
+MessageSocket::~MessageSocket() { SendAcceptAck(); }
+
+void MessageSocket::SendAcceptAck() const {
+  if (!owes_accept_ack_.exchange(false) || !fd_.valid()) return;
+  WireHeader ack = MakeWireHeader(PacketKind::kAcceptAck, 0, {});
+  iovec iov = {&ack, sizeof(ack)};
+  WaitOptions nonblocking;
+  nonblocking.nonblocking = true;
+  // A connector that already gave up finds out on its own.
+  (void)SendPacket(fd_.get(), {&iov, 1}, {}, nonblocking);
 }
 
 absl::Status MessageSocket::Send(const OutgoingMessage& message, const WaitOptions& wait) const {
@@ -66,11 +84,18 @@ absl::Status MessageSocket::Send(const OutgoingMessage& message, const WaitOptio
   }
   WireHeader header = MakeWireHeader(PacketKind::kMessage, static_cast<uint32_t>(total),
                                      absl::MakeConstSpan(kinds, message.descriptors.size()));
+  if (role_ == Role::kAccepted) {
+    // Every message from the acceptor says "accepted", so no separate acknowledgement is
+    // owed once one went out.
+    header.flags = kFlagFromAcceptor;
+  }
   absl::InlinedVector<iovec, 8> iov;
   iov.reserve(message.data.size() + 1);
   iov.push_back({&header, sizeof(header)});
   iov.insert(iov.end(), message.data.begin(), message.data.end());
-  return SendPacket(fd_.get(), iov, fds, wait);
+  absl::Status sent = SendPacket(fd_.get(), iov, fds, wait);
+  if (sent.ok() && role_ == Role::kAccepted) owes_accept_ack_.store(false);
+  return sent;
 }
 
 absl::StatusOr<ReceivedMessage> MessageSocket::Receive(absl::Span<const iovec> buffers,
@@ -103,6 +128,9 @@ absl::StatusOr<ReceivedMessage> MessageSocket::Receive(absl::Span<const iovec> b
     if (parsed.packet_kind == PacketKind::kAcceptAck) {
       accepted_.store(true);
       continue;
+    }
+    if ((parsed.flags & kFlagFromAcceptor) != 0 && !accepted_.load(std::memory_order_relaxed)) {
+      accepted_.store(true);
     }
     if (role_ == Role::kDataOnly && parsed.descriptor_count != 0) {
       return base::ErrnoStatus(EPROTO, "descriptors arrived on a data-only socket");

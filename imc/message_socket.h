@@ -46,6 +46,9 @@ class MessageSocket {
  public:
   MessageSocket(MessageSocket&& other) noexcept;
   MessageSocket& operator=(MessageSocket&& other) noexcept;
+  // An accepted connection that never sent anything tells its connector it was accepted
+  // before it closes (see kAcceptAck).
+  ~MessageSocket();
 
   // Sends one message. Errors (errno): E2BIG more than kMaxDescriptors, EMSGSIZE more than
   // kMaxUserBytes, EINVAL more than kMaxIovecs, EOPNOTSUPP descriptors on a data-only
@@ -64,8 +67,16 @@ class MessageSocket {
   int fd() const { return fd_.get(); }
 
  protected:
-  enum class Role { kDataOnly, kConnected, kConnecting };
+  enum class Role {
+    kDataOnly,    // MakeDataOnlyPair: no descriptors.
+    kConnected,   // A host socket: no acceptance to track.
+    kConnecting,  // The connector's end: end of stream before acceptance is a refusal.
+    kAccepted,    // The acceptor's end: its messages carry kFlagFromAcceptor.
+  };
   MessageSocket(base::UniqueFd fd, Role role);
+
+  // Sends the acceptance acknowledgement now (kAccepted only), if it is still owed.
+  void SendAcceptAck() const;
 
   // Waits for the acceptor's acknowledgement of a kConnecting socket. ECONNREFUSED if the
   // request was dropped, EPROTO if anything else came first.
@@ -77,6 +88,8 @@ class MessageSocket {
   // For kConnecting: the acceptor's acknowledgement arrived. Until it has, end of stream
   // means the request was dropped unaccepted.
   mutable std::atomic<bool> accepted_{false};
+  // For kAccepted: nothing told the connector yet that its request was accepted.
+  mutable std::atomic<bool> owes_accept_ack_{false};
 };
 
 class ConnectedSocket : public MessageSocket {

@@ -40,7 +40,9 @@ absl::StatusOr<ParsedHeader> ParseWireHeader(const WireHeader& header, size_t pa
   if (header.packet_kind > static_cast<uint8_t>(PacketKind::kAcceptAck)) {
     return Malformed(absl::StrCat("unknown packet kind ", header.packet_kind));
   }
-  if (header.reserved != 0) return Malformed("reserved byte is not zero");
+  if ((header.flags & ~kKnownFlags) != 0) {
+    return Malformed(absl::StrCat("unknown flags 0x", absl::Hex(header.flags)));
+  }
   if (header.descriptor_count > kMaxDescriptors) {
     return Malformed(absl::StrCat(header.descriptor_count, " descriptors, at most ",
                                   kMaxDescriptors));
@@ -54,6 +56,7 @@ absl::StatusOr<ParsedHeader> ParseWireHeader(const WireHeader& header, size_t pa
   }
   ParsedHeader parsed;
   parsed.packet_kind = static_cast<PacketKind>(header.packet_kind);
+  parsed.flags = header.flags;
   parsed.byte_count = header.byte_count;
   parsed.descriptor_count = header.descriptor_count;
   parsed.fd_count = 0;

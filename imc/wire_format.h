@@ -22,16 +22,22 @@ inline constexpr size_t kMaxUserBytes = 128 * 1024;
 
 enum class PacketKind : uint8_t {
   kMessage = 0,
-  // Sent by Accept() before it returns the connection: tells a connector its request was
-  // taken. Never delivered to users; it has no bytes and no descriptors.
+  // Tells a connector its request was accepted when no message will say so: sent by Accept()
+  // to a connector that waits for acceptance, and by an accepted connection closed before it
+  // sent anything. Never delivered to users; it has no bytes and no descriptors.
   kAcceptAck = 1,
 };
+
+// Set on every message sent from the accepting end of a connection: tells the connector its
+// request was accepted, at no cost (see kAcceptAck for when nothing else is sent).
+inline constexpr uint8_t kFlagFromAcceptor = 0x1;
+inline constexpr uint8_t kKnownFlags = kFlagFromAcceptor;
 
 struct WireHeader {
   uint8_t version;
   uint8_t packet_kind;
   uint8_t descriptor_count;
-  uint8_t reserved;
+  uint8_t flags;  // kFlag* bits.
   uint32_t byte_count;
   uint8_t tags[kMaxDescriptors];
 };
@@ -44,6 +50,7 @@ WireHeader MakeWireHeader(PacketKind kind, uint32_t byte_count,
 // What a valid header says.
 struct ParsedHeader {
   PacketKind packet_kind;
+  uint8_t flags;
   size_t byte_count;
   size_t descriptor_count;
   DescriptorKind tags[kMaxDescriptors];

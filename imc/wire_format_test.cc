@@ -22,14 +22,14 @@ WireHeader Header(uint32_t bytes, std::initializer_list<DescriptorKind> kinds = 
 }
 
 // Test that MakeWireHeader fills in version, kind, counts and one tag per descriptor, and
-// leaves the reserved byte and unused tags zero.
+// leaves the flags and unused tags zero.
 TEST(WireFormatTest, MakeWireHeaderFillsEveryField) {
   WireHeader header = Header(
       1234, {DescriptorKind::kSocketAddress, DescriptorKind::kInvalid, DescriptorKind::kHostIo});
   EXPECT_EQ(header.version, kWireVersion);
   EXPECT_EQ(header.packet_kind, static_cast<uint8_t>(PacketKind::kMessage));
   EXPECT_EQ(header.descriptor_count, 3);
-  EXPECT_EQ(header.reserved, 0);
+  EXPECT_EQ(header.flags, 0);
   EXPECT_EQ(header.byte_count, 1234u);
   EXPECT_EQ(header.tags[0], static_cast<uint8_t>(DescriptorKind::kSocketAddress));
   EXPECT_EQ(header.tags[1], static_cast<uint8_t>(DescriptorKind::kInvalid));
@@ -109,11 +109,15 @@ TEST(WireFormatTest, UnknownPacketKindIsRejected) {
   EXPECT_THAT(ParseWireHeader(header, kHeaderSize, 0), HasErrno(EPROTO));
 }
 
-// Test that a non-zero reserved byte is rejected.
-TEST(WireFormatTest, ReservedByteMustBeZero) {
+// Test that unknown flag bits are rejected and the known one is parsed.
+TEST(WireFormatTest, OnlyKnownFlagsAreAccepted) {
   WireHeader header = Header(0);
-  header.reserved = 1;
+  header.flags = 0x2;
   EXPECT_THAT(ParseWireHeader(header, kHeaderSize, 0), HasErrno(EPROTO));
+  header.flags = kFlagFromAcceptor;
+  absl::StatusOr<ParsedHeader> parsed = ParseWireHeader(header, kHeaderSize, 0);
+  ASSERT_OK(parsed);
+  EXPECT_EQ(parsed->flags, kFlagFromAcceptor);
 }
 
 // Test that more than kMaxDescriptors descriptors are rejected.
