@@ -23,6 +23,8 @@ void Cancellation::Cancel() const {
   // The counter saturates long before it could overflow; a failed write means it is
   // already readable, which is all Cancel() promises.
   (void)!write(fd_.get(), &one, sizeof(one));
+  // After the write: whenever the eventfd is readable, Reset() will see the flag.
+  signalled_.store(true);
 }
 
 bool Cancellation::IsCancelled() const {
@@ -31,6 +33,7 @@ bool Cancellation::IsCancelled() const {
 }
 
 void Cancellation::Reset() const {
+  if (!signalled_.exchange(false)) return;
   uint64_t value;
   (void)!read(fd_.get(), &value, sizeof(value));
 }

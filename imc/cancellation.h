@@ -8,6 +8,8 @@
 
 #include <poll.h>
 
+#include <atomic>
+
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -20,14 +22,19 @@ class Cancellation {
   // Returns a new, uncancelled signal, or the eventfd error.
   static absl::StatusOr<Cancellation> Create();
 
-  Cancellation(Cancellation&&) = default;
-  Cancellation& operator=(Cancellation&&) = default;
+  Cancellation(Cancellation&& other) noexcept
+      : fd_(std::move(other.fd_)), signalled_(other.signalled_.load()) {}
+  Cancellation& operator=(Cancellation&& other) noexcept {
+    fd_ = std::move(other.fd_);
+    signalled_.store(other.signalled_.load());
+    return *this;
+  }
 
   // Wakes every wait using this signal, now and until Reset(). Async-signal-safe.
   void Cancel() const;
   // Returns true once Cancel() was called (and Reset() was not called since).
   bool IsCancelled() const;
-  // Makes the signal uncancelled again.
+  // Makes the signal uncancelled again. Free (no syscall) if it was not cancelled.
   void Reset() const;
 
   int fd() const { return fd_.get(); }
@@ -35,6 +42,8 @@ class Cancellation {
  private:
   explicit Cancellation(base::UniqueFd fd) : fd_(std::move(fd)) {}
   base::UniqueFd fd_;
+  // Cancel() was called since the last Reset(): the eventfd may be readable.
+  mutable std::atomic<bool> signalled_{false};
 };
 
 // How a blocking operation waits.
