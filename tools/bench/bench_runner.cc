@@ -100,7 +100,8 @@ constexpr char kFlagsHelp[] = R"(Flags:
 Output: a table with the header NAME OURS BASELINE RATIO UNIT, one row per comparison.
 OURS and BASELINE are medians measured in this run, alternating between the two sides with
 the same iteration count and the same CPU placement; RATIO = OURS / BASELINE (below 1.00x:
-ours is faster). CSV and JSON add each side's min and max and, in JSON, every repetition.
+ours is faster, or smaller). CSV and JSON add each side's min and max and, in JSON, every
+repetition.
 )";
 
 std::string Usage(const BenchmarkInfo& info, const std::vector<Comparison>& comparisons) {
@@ -217,6 +218,11 @@ std::string ResolveUserPath(const std::string& path) {
 
 }  // namespace
 
+absl::StatusOr<double> Workload::Measure(int64_t iterations) {
+  ASSIGN_OR_RETURN(double ns, TimeBatch(*this, iterations));
+  return ns / static_cast<double>(iterations);
+}
+
 absl::Status PinToCpu(int cpu) {
   if (cpu < 0) return absl::OkStatus();
   cpu_set_t set;
@@ -268,31 +274,32 @@ absl::StatusOr<BenchRow> RunComparison(Comparison& comparison, const RunOptions&
   absl::Status status;
   BenchRow row;
   row.name = comparison.name;
-  row.unit = "ns/op";
+  row.unit = comparison.unit;
   std::vector<double> samples[2];
 
   for (; set_up < 2 && status.ok(); ++set_up) {
     status = WithContext(sides[set_up]->SetUp(), absl::StrCat(side_names[set_up], " set-up"));
   }
   if (status.ok()) {
-    absl::StatusOr<int64_t> iterations = options.iterations;
-    if (options.iterations <= 0) iterations = Calibrate(*sides[1], options.min_batch);
+    absl::StatusOr<int64_t> iterations =
+        comparison.iterations > 0 ? comparison.iterations : options.iterations;
+    if (*iterations <= 0) iterations = Calibrate(*sides[1], options.min_batch);
     status = WithContext(iterations.status(), "baseline calibration");
     if (status.ok()) {
       row.iterations = *iterations;
-      status = WithContext(TimeBatch(*sides[0], row.iterations).status(), "ours warm-up");
+      status = WithContext(sides[0]->Measure(row.iterations).status(), "ours warm-up");
     }
   }
   for (int rep = 0; rep < options.repetitions && status.ok(); ++rep) {
     for (int k = 0; k < 2 && status.ok(); ++k) {
       const int side = (rep + k) % 2;  // Ours first in even repetitions.
-      absl::StatusOr<double> ns = TimeBatch(*sides[side], row.iterations);
-      status = WithContext(ns.status(), side_names[side]);
+      absl::StatusOr<double> figure = sides[side]->Measure(row.iterations);
+      status = WithContext(figure.status(), side_names[side]);
       if (!status.ok()) break;
-      samples[side].push_back(*ns / static_cast<double>(row.iterations));
+      samples[side].push_back(*figure);
       if (options.verbose) {
-        fprintf(stderr, "  %s rep %d %-8s %s ns/op\n", comparison.name.c_str(), rep,
-                side_names[side], FormatFigure(samples[side].back()).c_str());
+        fprintf(stderr, "  %s rep %d %-8s %s %s\n", comparison.name.c_str(), rep,
+                side_names[side], FormatFigure(samples[side].back()).c_str(), row.unit.c_str());
       }
     }
   }

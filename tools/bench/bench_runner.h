@@ -54,6 +54,11 @@ class Workload {
   // Performs `iterations` operations; the runner times the whole call.
   virtual absl::Status Run(int64_t iterations) = 0;
 
+  // Returns the figure of one repetition, in the comparison's unit. By default: the wall time
+  // of Run(iterations) per operation, in ns. Both sides of a comparison of something other
+  // than time (memory, say) override it, and the comparison names its `unit`.
+  virtual absl::StatusOr<double> Measure(int64_t iterations);
+
   // Releases what SetUp() made and reaps any peer process, reporting the peer's failure.
   // Called once after SetUp() returned, whatever SetUp() and Run() returned.
   virtual absl::Status TearDown() { return absl::OkStatus(); }
@@ -65,6 +70,11 @@ struct Comparison {
   std::string description;  // One line for --help: what one operation is on each side.
   std::unique_ptr<Workload> ours;
   std::unique_ptr<Workload> baseline;
+  // What a figure counts: Workload::Measure()'s unit.
+  std::string unit = "ns/op";
+  // Operations per repetition, whatever --iterations says (0: calibrated or --iterations).
+  // For figures that are not times, which cannot be calibrated.
+  int64_t iterations = 0;
 };
 
 struct RunOptions {
@@ -78,10 +88,10 @@ struct RunOptions {
   bool verbose = false;
 };
 
-// Measures one comparison in ns per operation: sets both sides up, calibrates the iteration
-// count on the baseline (unless fixed), runs one untimed warm-up batch of ours, then the
-// interleaved timed repetitions, and tears both sides down. Returns the first error of any
-// step (a tear-down error included).
+// Measures one comparison (in ns per operation unless its workloads measure otherwise): sets
+// both sides up, calibrates the iteration count on the baseline (unless fixed), runs one
+// unrecorded warm-up batch of ours, then the interleaved repetitions, and tears both sides
+// down. Returns the first error of any step (a tear-down error included).
 absl::StatusOr<BenchRow> RunComparison(Comparison& comparison, const RunOptions& options);
 
 struct BenchmarkInfo {

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# report OUTDIR: runs imc_bench and sandbox_bench, then writes OUTDIR/report.md (a Markdown
+# table of every row: ours, baseline, ratio, goal) and OUTDIR/ratios.png (a bar chart of the
+# ratios, drawn with gnuplot, which this script installs when it is missing and it may).
+#
+#   ./bazelw run -c opt //tools/bench:report -- /tmp/bench-report
+#
+# Extra arguments after OUTDIR go to both benchmarks (e.g. --reps 5).
+set -euo pipefail
+
+if [[ $# -lt 1 || "$1" == "--help" ]]; then
+  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
+  [[ $# -lt 1 ]] && exit 2 || exit 0
+fi
+outdir=$1
+shift
+# `bazel run` starts us in the runfiles tree; a relative OUTDIR means the caller's directory.
+if [[ "$outdir" != /* ]]; then
+  outdir="${BUILD_WORKING_DIRECTORY:-$PWD}/$outdir"
+fi
+mkdir -p "$outdir"
+
+runfiles="${RUNFILES_DIR:-$0.runfiles}/sel_ldr_imc"
+[[ -d "$runfiles" ]] || runfiles="$(cd "$(dirname "$0")" && pwd)/../.."
+
+if ! command -v gnuplot >/dev/null 2>&1; then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "report: installing gnuplot-nox" >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gnuplot-nox \
+      >/tmp/report-apt.log 2>&1 || {
+      echo "report: apt-get install gnuplot-nox failed; see /tmp/report-apt.log" >&2
+      exit 1
+    }
+  else
+    echo "report: gnuplot is missing; install it with: apt-get install -y gnuplot-nox" >&2
+    exit 2
+  fi
+fi
+
+# The project's goals (ratio ours / baseline), from the issues.
+goal() {
+  case "$1" in
+    connect_accept) echo "<= 1.00" ;;
+    msg_rtt_64B | msg_rtt_64KiB) echo "<= 1.05" ;;
+    msg_1desc_rtt | msg_8desc_rtt) echo "<= 1.10" ;;
+    null_syscall) echo "<= 1.20" ;;
+    module_ping_pong) echo "<= 1.50" ;;
+    launch_hello) echo "<= 3.00" ;;
+    *) echo "" ;;
+  esac
+}
+
+csvs=()
+for bench in imc_bench sandbox_bench; do
+  binary="$runfiles/tools/bench/$bench"
+  echo "report: running $bench" >&2
+  "$binary" --csv "$outdir/$bench.csv" "$@" >"$outdir/$bench.txt"
+  csvs+=("$outdir/$bench.csv")
+done
+
+{
+  echo "# Benchmark report"
+  echo
+  echo "Generated $(date -u '+%Y-%m-%d %H:%M UTC') on $(nproc) CPUs ($(uname -r))."
+  echo "Figures are medians of repeated runs; RATIO = OURS / BASELINE, both measured in the"
+  echo "same run with the same CPU placement, so 1.00x means no overhead and lower is better."
+  echo
+  echo "| benchmark | name | ours | baseline | unit | ratio | goal | met |"
+  echo "|---|---|---:|---:|---|---:|---|---|"
+  for csv in "${csvs[@]}"; do
+    bench=$(basename "$csv" .csv)
+    tail -n +2 "$csv" | while IFS=, read -r name unit ours baseline ratio _rest; do
+      g=$(goal "$name")
+      met=""
+      if [[ -n "$g" ]]; then
+        limit=${g#<= }
+        met=$(awk -v r="$ratio" -v l="$limit" 'BEGIN { print (r <= l) ? "yes" : "no" }')
+      fi
+      printf '| %s | %s | %s | %s | %s | %.2fx | %s | %s |\n' "$bench" "$name" "$ours" \
+        "$baseline" "$unit" "$ratio" "$g" "$met"
+    done
+  done
+  echo
+  echo "![ratios](ratios.png)"
+} >"$outdir/report.md"
+
+# One bar per row; a line at 1.0 marks "no overhead".
+data="$outdir/ratios.dat"
+: >"$data"
+for csv in "${csvs[@]}"; do
+  tail -n +2 "$csv" | awk -F, '{ printf "\"%s\" %s\n", $1, $5 }' >>"$data"
+done
+gnuplot <<GNUPLOT
+set terminal pngcairo size 1100,520 noenhanced
+set output "$outdir/ratios.png"
+set title "ours / baseline (lower is better; 1.0 = no overhead)"
+set style fill solid 0.7
+set boxwidth 0.6
+set yrange [0:*]
+set xtics rotate by -35
+set grid ytics
+set key off
+plot "$data" using 0:2:xtic(1) with boxes lc rgb "#4477aa", 1 with lines lc rgb "#cc3311" lw 2
+GNUPLOT
+rm -f "$data"
+echo "report: wrote $outdir/report.md and $outdir/ratios.png" >&2
