@@ -29,12 +29,17 @@ namespace {
 
 using syscalls::HostIoDescriptor;
 
-// Takes ownership of host fd `fd` (marking it close-on-exec).
+// Takes ownership of host fd `fd` (marking it close-on-exec). sel_ldr's own stdin, stdout
+// and stderr are duplicated instead: when the module closes its descriptor, or the run ends,
+// the fd that sel_ldr reports on must stay open (and its number must not be reused).
 absl::StatusOr<base::UniqueFd> AdoptHostFd(int fd, const std::string& flag) {
-  if (fcntl(fd, F_SETFD, FD_CLOEXEC) != 0) {
-    return absl::InvalidArgumentError(absl::StrCat(flag, ": host fd ", fd, " is not open"));
+  if (fd <= STDERR_FILENO) {
+    base::UniqueFd copy(fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1));
+    if (copy.valid()) return copy;
+  } else if (fcntl(fd, F_SETFD, FD_CLOEXEC) == 0) {
+    return base::UniqueFd(fd);
   }
-  return base::UniqueFd(fd);
+  return absl::InvalidArgumentError(absl::StrCat(flag, ": host fd ", fd, " is not open"));
 }
 
 HostIoDescriptor::Access AccessFor(GrantedDescriptor::Kind kind) {

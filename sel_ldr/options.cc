@@ -191,6 +191,22 @@ absl::StatusOr<LoaderOptions> ParseLoaderOptions(const std::vector<std::string>&
       }
     }
   }
+  // The loader adopts each host fd it is given (beyond its own stdio, which it duplicates)
+  // and closes it with the module's descriptor: naming one twice would leave the second
+  // descriptor on a closed number that the loader's next fd reuses.
+  std::vector<std::pair<int, std::string>> owners;
+  for (const GrantedDescriptor& d : options.descriptors) owners.emplace_back(d.host_fd, d.flag);
+  if (options.bootstrap_fd.has_value()) {
+    owners.emplace_back(*options.bootstrap_fd, absl::StrCat("-X ", *options.bootstrap_fd));
+  }
+  for (size_t i = 0; i < owners.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (owners[i].first == owners[j].first && owners[i].first > 2) {
+        return Usage(absl::StrCat(owners[i].second, ": host fd ", owners[i].first,
+                                  " is already given by ", owners[j].second));
+      }
+    }
+  }
   return options;
 }
 

@@ -38,35 +38,47 @@ namespace {
 // A worker blocked in SECCOMP_IOCTL_NOTIF_RECV is woken for shutdown by this signal.
 constexpr int kWakeSignal = SIGUSR2;
 // Idle workers beyond this many exit.
-constexpr int kMaxIdleWorkers = 2;
+constexpr int kMaxIdleWorkers = 4;
 // Linux mmap flags a shared-memory mapping may add to NaCl's.
 constexpr int kHarmlessMmapFlags = MAP_POPULATE | MAP_NORESERVE | MAP_FIXED_NOREPLACE;
 
 void IgnoreSignal(int) {}
 
-// The calling module thread's memory. Every read is followed, and every write preceded, by a
-// check that the notification is still live: if the thread died, its pid may already name
-// another process.
+// The calling module thread's memory. If the thread died, its pid may already name another
+// process: what was read is checked (Verify) before a handler acts on it, and a burst of
+// writes is preceded by a check that the notification is still live.
 class NotifiedMemory : public syscalls::UntrustedMemory {
  public:
   NotifiedMemory(int listener, uint64_t id, pid_t pid)
       : listener_(listener), id_(id), process_(pid) {}
 
   bool Read(uint64_t address, void* out, size_t size) override {
-    return process_.Read(address, out, size) && Live();
+    writing_ = false;
+    return process_.Read(address, out, size);
   }
   bool Write(uint64_t address, const void* data, size_t size) override {
-    return Live() && process_.Write(address, data, size);
+    return size == 0 || (StartWrite() && process_.Write(address, data, size));
   }
   bool Gather(absl::Span<const syscalls::UntrustedRange> ranges, void* out) override {
-    return process_.Gather(ranges, out) && Live();
+    writing_ = false;
+    return process_.Gather(ranges, out);
   }
   bool Scatter(absl::Span<const syscalls::UntrustedRange> ranges, const void* data,
                size_t size) override {
-    return Live() && process_.Scatter(ranges, data, size);
+    return size == 0 || (StartWrite() && process_.Scatter(ranges, data, size));
+  }
+  bool Verify() override {
+    writing_ = false;
+    return Live();
   }
 
  private:
+  // Consecutive writes share one check: they are one copy-out.
+  bool StartWrite() {
+    if (writing_) return true;
+    writing_ = Live();
+    return writing_;
+  }
   bool Live() const {
     uint64_t id = id_;
     return ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
@@ -75,7 +87,14 @@ class NotifiedMemory : public syscalls::UntrustedMemory {
   int listener_;
   uint64_t id_;
   syscalls::ProcessMemory process_;
+  bool writing_ = false;
 };
+
+// True once no module task can raise another notification: the listener hangs up.
+bool ListenerOrphaned(int listener) {
+  struct pollfd pfd = {listener, POLLIN, 0};
+  return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP) != 0;
+}
 
 int IntArg(uint64_t value) { return static_cast<int>(static_cast<uint32_t>(value)); }
 
@@ -153,7 +172,10 @@ absl::StatusOr<ModuleOutcome> Supervisor::Run() {
     VLOG(2) << "kernel without SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: plain wake-ups";
   }
 
-  StartWorker();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    StartWorker();
+  }
 
   struct pollfd exited = {module_.pidfd.get(), POLLIN, 0};
   while (poll(&exited, 1, -1) < 0 && errno == EINTR) {
@@ -216,52 +238,76 @@ void Supervisor::StartWorker() {
 
 void Supervisor::WorkerLoop(Worker* worker) {
   const int listener = module_.listener.get();
+  std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stopping_.load() || idle_workers_ >= kMaxIdleWorkers) break;
-      ++idle_workers_;
+    // Wait to become the receiver, as one of the idle workers.
+    ++idle_workers_;
+    receiver_free_.wait(lock, [this] { return stopping_.load() || !receiver_taken_; });
+    --idle_workers_;
+    if (stopping_.load()) break;
+    receiver_taken_ = true;
+    lock.unlock();
+    bool receiving = true;
+    while (receiving) {
+      seccomp_notif notification;
+      memset(&notification, 0, sizeof(notification));
+      if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &notification) != 0) {
+        const int error = errno;
+        if (stopping_.load()) break;
+        if (error == EINTR) continue;
+        // ENOENT: the caller died before we took its call; or the module is gone.
+        if (error == ENOENT && !ListenerOrphaned(listener)) continue;
+        if (error != ENOENT) {
+          LOG(ERROR) << "SECCOMP_IOCTL_NOTIF_RECV: " << strerror(error);
+          KillModule();
+        }
+        break;
+      }
+      worker->cancellation.Reset();
+      bool handed_off = false;
+      Response response = Serve(notification, worker, &handed_off);
+      seccomp_notif_resp reply;
+      memset(&reply, 0, sizeof(reply));
+      reply.id = notification.id;
+      if (response.continue_in_kernel) {
+        reply.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
+      } else if (response.value < 0) {
+        reply.error = static_cast<int32_t>(response.value);
+      } else {
+        reply.val = response.value;
+      }
+      if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &reply) != 0 && errno != ENOENT) {
+        LOG(ERROR) << "SECCOMP_IOCTL_NOTIF_SEND: " << strerror(errno);
+      }
+      receiving = !handed_off;
     }
-    seccomp_notif notification;
-    memset(&notification, 0, sizeof(notification));
-    int rc = ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &notification);
-    int error = errno;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      --idle_workers_;
-      // Keep one worker receiving while this one serves, however long that takes.
-      if (rc == 0 && idle_workers_ == 0 && !stopping_.load()) StartWorker();
-    }
-    if (rc != 0) {
-      if (stopping_.load()) break;
-      if (error == EINTR || error == ENOENT) continue;  // ENOENT: the caller died first.
-      LOG(ERROR) << "SECCOMP_IOCTL_NOTIF_RECV: " << strerror(error);
-      KillModule();
+    lock.lock();
+    if (receiving) {
+      // Left the receive loop while still the receiver: the module is gone, or stopping.
+      receiver_taken_ = false;
       break;
     }
-    worker->cancellation.Reset();
-    Response response = Serve(notification, worker);
-    seccomp_notif_resp reply;
-    memset(&reply, 0, sizeof(reply));
-    reply.id = notification.id;
-    if (response.continue_in_kernel) {
-      reply.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-    } else if (response.value < 0) {
-      reply.error = static_cast<int32_t>(response.value);
-    } else {
-      reply.val = response.value;
-    }
-    if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &reply) != 0 && errno != ENOENT) {
-      LOG(ERROR) << "SECCOMP_IOCTL_NOTIF_SEND: " << strerror(errno);
-    }
+    if (idle_workers_ >= kMaxIdleWorkers) break;
   }
-  std::lock_guard<std::mutex> lock(mu_);
   --live_workers_;
   worker->finished.store(true);
+  receiver_free_.notify_all();
   workers_changed_.notify_all();
 }
 
-Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker* worker) {
+void Supervisor::HandOffReceiver() {
+  std::lock_guard<std::mutex> lock(mu_);
+  receiver_taken_ = false;
+  if (stopping_.load()) return;
+  if (idle_workers_ > 0) {
+    receiver_free_.notify_one();
+  } else {
+    StartWorker();
+  }
+}
+
+Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker* worker,
+                                       bool* handed_off) {
   const uint64_t nr = static_cast<uint64_t>(notification.data.nr);
   syscalls::SyscallArgs args;
   for (int i = 0; i < 6; ++i) args.arg[i] = notification.data.args[i];
@@ -288,12 +334,26 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
   context.thread_id = notification.pid;
   context.cancellation = &worker->cancellation;
 
+  // Runs the call without blocking first; if it would block, gives up the receiver role and
+  // runs it again, allowed to block.
+  auto dispatch = [&](const syscalls::SyscallTable& table, uint64_t number) {
+    context.nonblocking_attempt = true;
+    int64_t value = table.Dispatch(context, number, args);
+    if (value == -EAGAIN) {
+      HandOffReceiver();
+      *handed_off = true;
+      context.nonblocking_attempt = false;
+      value = table.Dispatch(context, number, args);
+    }
+    return value;
+  };
+
   Response response;
   const char* name = nullptr;
   if (nr >= NACL_ABI_SYSCALL_BASE && nr < NACL_ABI_SYSCALL_BASE + NACL_ABI_SYSCALL_COUNT) {
     const syscalls::SyscallTable& table = syscalls::SyscallTable::Nacl();
     name = table.Name(nr - NACL_ABI_SYSCALL_BASE);
-    response.value = table.Dispatch(context, nr - NACL_ABI_SYSCALL_BASE, args);
+    response.value = dispatch(table, nr - NACL_ABI_SYSCALL_BASE);
   } else if (nr == SYS_mmap) {
     name = "mmap";
     response = ServeMmap(notification);
@@ -302,7 +362,7 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
     response = ServeClose(notification, context);
   } else if (const char* linux_name = syscalls::SyscallTable::LinuxDescriptorCalls().Name(nr)) {
     name = linux_name;
-    response.value = syscalls::SyscallTable::LinuxDescriptorCalls().Dispatch(context, nr, args);
+    response.value = dispatch(syscalls::SyscallTable::LinuxDescriptorCalls(), nr);
   } else {
     return Violation(notification);
   }
@@ -400,7 +460,10 @@ void Supervisor::Trace(const seccomp_notif& notification, const char* name,
   } else {
     result = absl::StrCat(response.value);
   }
-  LOG(INFO) << "[" << notification.pid << "] " << (nacl ? "nacl_" : "") << name << "("
+  // A NaCl number without a handler has no name (and answers ENOSYS).
+  const std::string call =
+      name != nullptr ? name : absl::StrCat("syscall_", nacl ? nr - NACL_ABI_SYSCALL_BASE : nr);
+  LOG(INFO) << "[" << notification.pid << "] " << (nacl ? "nacl_" : "") << call << "("
             << absl::StrJoin(args, ", ") << ") = " << result;
 }
 
@@ -411,6 +474,7 @@ void Supervisor::KillModule() {
 void Supervisor::StopWorkers() {
   std::unique_lock<std::mutex> lock(mu_);
   stopping_.store(true);
+  receiver_free_.notify_all();
   // Calls still blocked end now; the module is gone, so their answers go nowhere.
   for (const auto& worker : workers_) worker->cancellation.Cancel();
   while (live_workers_ > 0) {

@@ -1,9 +1,11 @@
 // The supervisor: serves the module's trapped syscalls until it exits.
 //
-// Worker threads receive seccomp notifications and run the dispatch tables with a memory
-// accessor for the calling module thread. A worker serves its call itself, however long it
-// blocks; when the last idle worker takes a call, another one starts, so a blocking call
-// blocks only the module thread that made it. When the module exits, calls still blocked are
+// One worker thread at a time, the receiver, takes seccomp notifications and serves them
+// with the dispatch tables and a memory accessor for the calling module thread. Each call is
+// first tried without blocking; one that would block gives up the receiver role to another
+// worker (an idle one, or a new one) before it waits, so a blocking call blocks only the
+// module thread that made it, and a call that does not block costs one receive and one
+// reply, like a bare seccomp round trip. When the module exits, calls still blocked are
 // cancelled and the descriptor table is closed: nothing stays open here.
 #ifndef SEL_LDR_SUPERVISOR_H_
 #define SEL_LDR_SUPERVISOR_H_
@@ -75,9 +77,13 @@ class Supervisor : public syscalls::ModuleControl {
     bool continue_in_kernel = false;
   };
 
+  // Requires mu_.
   void StartWorker();
   void WorkerLoop(Worker* worker);
-  Response Serve(const seccomp_notif& notification, Worker* worker);
+  // Gives up the receiver role to an idle worker or a new one.
+  void HandOffReceiver();
+  // Serves one call; sets *handed_off if it gave up the receiver role to block.
+  Response Serve(const seccomp_notif& notification, Worker* worker, bool* handed_off);
   Response ServeMmap(const seccomp_notif& notification);
   Response ServeClose(const seccomp_notif& notification, const syscalls::CallContext& context);
   Response Violation(const seccomp_notif& notification);
@@ -93,8 +99,10 @@ class Supervisor : public syscalls::ModuleControl {
 
   std::mutex mu_;
   std::condition_variable workers_changed_;
+  std::condition_variable receiver_free_;
   std::vector<std::unique_ptr<Worker>> workers_;  // Guarded by mu_.
-  int idle_workers_ = 0;                           // Guarded by mu_.
+  bool receiver_taken_ = false;                    // Guarded by mu_.
+  int idle_workers_ = 0;                           // Guarded by mu_: waiting to receive.
   int live_workers_ = 0;                           // Guarded by mu_.
   bool exit_requested_ = false;                    // Guarded by mu_.
   int exit_status_ = 0;                            // Guarded by mu_.

@@ -106,6 +106,7 @@ void Descriptor::RemoveSlot() {
 Descriptor::BlockingCall::BlockingCall(const Descriptor& descriptor, const CallContext& context,
                                        bool nonblocking)
     : descriptor_(descriptor) {
+  nonblocking = nonblocking || context.nonblocking_attempt;
   wait_.nonblocking = nonblocking;
   if (nonblocking || context.cancellation == nullptr) return;
   wait_.cancellation = context.cancellation;
@@ -120,6 +121,9 @@ Descriptor::BlockingCall::~BlockingCall() {
   std::lock_guard<std::mutex> lock(descriptor_.mu_);
   auto& waiters = descriptor_.waiters_;
   waiters.erase(std::find(waiters.begin(), waiters.end(), wait_.cancellation));
+  // Closing the descriptor cancelled the calling thread's signal to end this call only; clear
+  // it, or every later blocking call of the thread would end at once (EINTR).
+  if (descriptor_.closed_) wait_.cancellation->Reset();
 }
 
 absl::Status Descriptor::BlockingCall::Finish(absl::Status status) const {

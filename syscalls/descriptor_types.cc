@@ -119,19 +119,10 @@ absl::StatusOr<size_t> HostIoDescriptor::Read(const CallContext& context,
   if (access_ == Access::kWriteOnly) {
     return base::ErrnoStatus(EBADF, "read on a write-only HostIo descriptor");
   }
-  BlockingCall call(*this, context, /*nonblocking=*/false);
-  for (;;) {
-    // Wait first, so that a blocked read can be cancelled; the host fd keeps its own
-    // blocking mode (it may be shared with the host).
-    if (call.wait().cancellation != nullptr) {
-      RETURN_IF_ERROR(call.Finish(imc::WaitFor(fd_.get(), POLLIN, call.wait())));
-    }
-    ssize_t n = ::read(fd_.get(), buffer.data(), buffer.size());
-    if (n >= 0) return static_cast<size_t>(n);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN && call.wait().cancellation != nullptr) continue;
-    return base::ErrnoStatus(errno, "read");
-  }
+  // POSIX: a read of nothing returns 0 and has no other effect; it must not wait for input.
+  if (buffer.empty()) return size_t{0};
+  return TransferWhenReady(context, POLLIN, "read",
+                           [&] { return ::read(fd_.get(), buffer.data(), buffer.size()); });
 }
 
 absl::StatusOr<size_t> HostIoDescriptor::Write(const CallContext& context,
@@ -139,17 +130,32 @@ absl::StatusOr<size_t> HostIoDescriptor::Write(const CallContext& context,
   if (access_ == Access::kReadOnly) {
     return base::ErrnoStatus(EBADF, "write on a read-only HostIo descriptor");
   }
+  // Likewise a write of nothing: it must not wait for room.
+  if (data.empty()) return size_t{0};
+  // EPIPE comes back as an error; SIGPIPE is the loader's to ignore.
+  return TransferWhenReady(context, POLLOUT, "write",
+                           [&] { return ::write(fd_.get(), data.data(), data.size()); });
+}
+
+absl::StatusOr<size_t> HostIoDescriptor::TransferWhenReady(
+    const CallContext& context, short events, const char* what,
+    absl::FunctionRef<ssize_t()> transfer) {
   BlockingCall call(*this, context, /*nonblocking=*/false);
+  const imc::WaitOptions& wait = call.wait();
   for (;;) {
-    if (call.wait().cancellation != nullptr) {
-      RETURN_IF_ERROR(call.Finish(imc::WaitFor(fd_.get(), POLLOUT, call.wait())));
+    // Wait first, so that a blocked transfer can be cancelled; the host fd keeps its own
+    // blocking mode (it may be shared with the host), so readiness is asked with poll.
+    if (wait.nonblocking) {
+      struct pollfd ready = {fd_.get(), events, 0};
+      if (poll(&ready, 1, 0) == 0) return base::ErrnoStatus(EAGAIN, what);
+    } else if (wait.cancellation != nullptr) {
+      RETURN_IF_ERROR(call.Finish(imc::WaitFor(fd_.get(), events, wait)));
     }
-    ssize_t n = ::write(fd_.get(), data.data(), data.size());
+    ssize_t n = transfer();
     if (n >= 0) return static_cast<size_t>(n);
     if (errno == EINTR) continue;
-    if (errno == EAGAIN && call.wait().cancellation != nullptr) continue;
-    // EPIPE comes back as an error; SIGPIPE is the loader's to ignore.
-    return base::ErrnoStatus(errno, "write");
+    if (errno == EAGAIN && !wait.nonblocking && wait.cancellation != nullptr) continue;
+    return base::ErrnoStatus(errno, what);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "base/unique_fd.h"
 #include "imc/bound_socket.h"
@@ -110,6 +111,11 @@ class HostIoDescriptor final : public Descriptor {
   int fd() const { return fd_.get(); }
 
  private:
+  // Runs `transfer` (a read or write of the fd) once the fd is ready for `events`.
+  absl::StatusOr<size_t> TransferWhenReady(const CallContext& context, short events,
+                                           const char* what,
+                                           absl::FunctionRef<ssize_t()> transfer);
+
   base::UniqueFd fd_;
   Access access_;
 };

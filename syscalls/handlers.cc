@@ -111,7 +111,10 @@ int64_t SysWrite(const CallContext& context, const SyscallArgs& args) {
   DescriptorRef descriptor = context.table->Get(IntArg(args.arg[0]));
   if (descriptor == nullptr) return -NACL_ABI_EBADF;
   std::vector<uint8_t> data(std::min<uint64_t>(args.arg[2], kMaxIoChunk));
-  if (!context.memory->Read(args.arg[1], data.data(), data.size())) return -NACL_ABI_EFAULT;
+  if (!context.memory->Read(args.arg[1], data.data(), data.size()) ||
+      !context.memory->Verify()) {
+    return -NACL_ABI_EFAULT;
+  }
   absl::StatusOr<size_t> written = descriptor->Write(context, data);
   if (!written.ok()) return Errno(written.status());
   return static_cast<int64_t>(*written);
@@ -216,7 +219,9 @@ int64_t SysImcSendmsg(const CallContext& context, const SyscallArgs& args) {
   }
 
   std::vector<uint8_t> data(layout.total);
-  if (!context.memory->Gather(layout.iov, data.data())) return -NACL_ABI_EFAULT;
+  if (!context.memory->Gather(layout.iov, data.data()) || !context.memory->Verify()) {
+    return -NACL_ABI_EFAULT;
+  }
   const bool nonblocking = (IntArg(args.arg[2]) & NACL_ABI_IMC_NONBLOCK) != 0;
   absl::StatusOr<size_t> sent =
       descriptor->SendMessage(context, data, descriptors, nonblocking);

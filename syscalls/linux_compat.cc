@@ -72,7 +72,7 @@ int64_t LinuxWritev(const CallContext& context, const SyscallArgs& args) {
     return error;
   }
   std::vector<uint8_t> data(total);
-  if (!context.memory->Gather(ranges, data.data())) return -EFAULT;
+  if (!context.memory->Gather(ranges, data.data()) || !context.memory->Verify()) return -EFAULT;
   absl::StatusOr<size_t> written = descriptor->Write(context, data);
   if (!written.ok()) return Errno(written.status());
   return static_cast<int64_t>(*written);

@@ -30,6 +30,11 @@ class UntrustedMemory {
   // is unwritable; part of the range may then have been written.
   virtual bool Write(uint64_t address, const void* data, size_t size) = 0;
 
+  // Returns false if what was read so far may not be the calling module's memory (the
+  // calling thread is gone, and its process id may name another process). Handlers call it
+  // after copying in and before acting on data they read. Writes check for themselves.
+  virtual bool Verify() { return true; }
+
   // Reads the ranges, in order, into consecutive bytes of `out` (which holds their total).
   virtual bool Gather(absl::Span<const UntrustedRange> ranges, void* out);
   // Writes consecutive bytes of `data` into the ranges, in order, until `size` bytes are

@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Runs imc_bench briefly (figures are meaningless here): every comparison must complete with
-# its peers reaped, the table, CSV and JSON must hold every row, and bad flags must fail.
+# its peers and connector processes reaped, the table, CSV and JSON must hold every row, and
+# bad flags must fail.
 set -euo pipefail
 
 bench="$1"
 out="${TEST_TMPDIR:-$(mktemp -d)}"
-names=(message_ping_pong_64B message_64B message_with_fd connect_accept bulk_128KiB)
+timed=(connect_accept connect_accept_confirmed connect_accept_2proc msg_rtt_64B msg_rtt_64KiB
+  msg_1desc_rtt msg_8desc_rtt msg_8addr_rtt)
+names=("${timed[@]}" pending_connections)
+rows=${#names[@]}
 
 fail() {
   echo "FAIL: $*" >&2
@@ -14,28 +18,43 @@ fail() {
 
 "$bench" --help >"$out/help.txt" || fail "--help exited $?"
 grep -q "NAME OURS BASELINE RATIO" "$out/help.txt" || fail "--help does not explain the table"
+for name in "${names[@]}"; do
+  grep -q "^  $name\$" "$out/help.txt" || fail "--help does not list $name"
+done
 
 "$bench" --reps 3 --min_batch_ms 1 >"$out/table.txt" 2>"$out/stderr.txt" ||
   fail "table run exited $?: $(cat "$out/stderr.txt")"
 grep -Eq '^NAME +OURS +BASELINE +RATIO +UNIT$' "$out/table.txt" || fail "no table header"
-for name in "${names[@]}"; do
+for name in "${timed[@]}"; do
   grep -Eq "^$name +[0-9.]+ +[0-9.]+ +[0-9.]+x +ns/op$" "$out/table.txt" || fail "no row $name"
 done
+# A count on both sides: at least one pending connection each, whatever the privileges.
+grep -Eq '^pending_connections +[1-9][0-9]* +[1-9][0-9]* +[0-9.]+x +connections$' \
+  "$out/table.txt" || fail "no row pending_connections: $(cat "$out/table.txt")"
+grep -q 'pending_connections ours: .* stopped by' "$out/stderr.txt" ||
+  fail "pending_connections does not say what stopped ours"
+grep -q 'pending_connections legacy: .* stopped by' "$out/stderr.txt" ||
+  fail "pending_connections does not say what stopped the legacy backlog"
+grep 'pending_connections' "$out/stderr.txt"  # What limited the counts here, for the log.
 
 "$bench" --reps 2 --iterations 20 --json --csv "$out/rows.csv" >"$out/rows.json" \
   2>"$out/stderr.txt" || fail "json run exited $?: $(cat "$out/stderr.txt")"
-[[ $(wc -l <"$out/rows.csv") -eq 6 ]] || fail "CSV should have a header and 5 rows"
-for name in "${names[@]}"; do
+[[ $(wc -l <"$out/rows.csv") -eq $((rows + 1)) ]] || fail "CSV should have a header and $rows rows"
+for name in "${timed[@]}"; do
   grep -q "^$name,ns/op," "$out/rows.csv" || fail "no CSV row $name"
+done
+grep -q "^pending_connections,connections," "$out/rows.csv" || fail "no CSV row pending_connections"
+for name in "${names[@]}"; do
   grep -q "\"name\": \"$name\"" "$out/rows.json" || fail "no JSON row $name"
 done
 if command -v python3 >/dev/null; then
-  python3 -c 'import json, sys; assert len(json.load(open(sys.argv[1]))["rows"]) == 5' \
-    "$out/rows.json" || fail "JSON does not parse"
+  python3 -c 'import json, sys; assert len(json.load(open(sys.argv[1]))["rows"]) == int(sys.argv[2])' \
+    "$out/rows.json" "$rows" || fail "JSON does not parse"
 fi
 
-"$bench" --filter ping --reps 1 --iterations 5 >"$out/one.txt" 2>/dev/null || fail "filter run"
-[[ $(grep -c 'ns/op$' "$out/one.txt") -eq 1 ]] || fail "--filter ping should run one row"
+"$bench" --filter msg_rtt_64B --reps 1 --iterations 5 >"$out/one.txt" 2>/dev/null ||
+  fail "filter run"
+[[ $(grep -c 'ns/op$' "$out/one.txt") -eq 1 ]] || fail "--filter msg_rtt_64B should run one row"
 
 set +e
 "$bench" --no_such_flag >/dev/null 2>&1

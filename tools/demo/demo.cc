@@ -61,8 +61,10 @@ int main() {
   launcher::LaunchOptions options;
   options.module_path = Runfile("tests/modules/echo_server.nexe");
   options.sel_ldr_path = Runfile("sel_ldr/sel_ldr");
+  options.stdout_mode = launcher::Output::kCapture;
+  const std::string sel_ldr = options.sel_ldr_path;
   absl::Time start = absl::Now();
-  absl::StatusOr<launcher::Module> module = launcher::Module::Launch(options);
+  absl::StatusOr<launcher::Module> module = launcher::Module::Launch(std::move(options));
   if (!module.ok()) return Fail("launch the echo module", module.status());
   absl::Duration launch_time = absl::Now() - start;
   printf("1. launched echo_server.nexe under sel_ldr (pid %d) in %s;\n"
@@ -119,21 +121,24 @@ int main() {
          imc::DescriptorKindName(back->descriptors[0].kind), Micros(descriptor_time).c_str(),
          got);
 
-  // 5. The module ends when the connection closes.
+  // 5. The module serves until nobody can connect any more.
   connection = absl::CancelledError("closed by the demo");  // Destroys the socket.
+  module->CloseAddress();
   absl::StatusOr<launcher::ModuleExit> exit = module->Wait(absl::Now() + absl::Seconds(5));
   if (!exit.ok()) return Fail("wait for the echo module", exit.status());
-  printf("5. closed the connection; the echo module exited with status %d\n", exit->status);
+  printf("5. closed the connection and our copy of the address: nobody can reach the module\n"
+         "   any more, so its accept failed and it exited with status %d\n",
+         exit->status);
 
   // 6. No files: a module that tries.
   launcher::LaunchOptions probe_options;
   probe_options.module_path = Runfile("tools/demo/file_probe.nexe");
-  probe_options.sel_ldr_path = options.sel_ldr_path;
+  probe_options.sel_ldr_path = sel_ldr;
   probe_options.stdout_mode = launcher::Output::kCapture;
   const std::string forbidden = "/tmp/sel_ldr_demo_should_not_exist";
   unlink(forbidden.c_str());
   probe_options.args = {"/etc/passwd", forbidden};
-  absl::StatusOr<launcher::Module> probe = launcher::Module::Launch(probe_options);
+  absl::StatusOr<launcher::Module> probe = launcher::Module::Launch(std::move(probe_options));
   if (!probe.ok()) return Fail("launch file_probe", probe.status());
   absl::StatusOr<launcher::ModuleExit> probe_exit = probe->Wait(absl::Now() + absl::Seconds(5));
   if (!probe_exit.ok()) return Fail("wait for file_probe", probe_exit.status());

@@ -285,7 +285,13 @@ int main(int argc, char** argv) {
     connection = imc::ConnectedSocket::FromHostSocket(base::UniqueFd(options->fd));
   }
   if (!connection.ok()) {
-    return Fail(absl::StrCat("cannot connect: ", connection.status().message()));
+    std::string why(connection.status().message());
+    if (module.has_value()) {
+      // A module that ended before it accepted says why better than the refusal does.
+      absl::StatusOr<launcher::ModuleExit> exit = module->Wait(absl::Now() + absl::Seconds(1));
+      if (exit.ok() && !exit->ToStatus().ok()) why = std::string(exit->ToStatus().message());
+    }
+    return Fail(absl::StrCat("cannot connect: ", why));
   }
 
   const bool interactive = isatty(STDIN_FILENO);

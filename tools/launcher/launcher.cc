@@ -361,7 +361,12 @@ absl::StatusOr<Module> Module::Launch(LaunchOptions options) {
 
 const imc::SocketAddress& Module::address() const { return *state_->address; }
 
+void Module::CloseAddress() { state_->address.reset(); }
+
 absl::StatusOr<imc::ConnectedSocket> Module::Connect(absl::Time deadline) const {
+  if (!state_->address.has_value()) {
+    return absl::FailedPreconditionError("the launcher's copy of the address was closed");
+  }
   imc::ConnectOptions options;
   options.wait_for_accept = true;
   options.wait.deadline = deadline;

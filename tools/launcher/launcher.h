@@ -95,11 +95,17 @@ class Module {
   // Kills and reaps sel_ldr if it still runs.
   ~Module();
 
-  // The module's service address (its descriptor 4), to connect to or to pass on.
+  // The module's service address (its descriptor 4), to connect to or to pass on (e.g. dup
+  // it with Duplicate() and send it in a message). Valid until CloseAddress().
   const imc::SocketAddress& address() const;
 
+  // Closes the launcher's copy of the address. A module that serves until nobody can
+  // connect any more (its accept then fails) ends once every other copy is gone too.
+  void CloseAddress();
+
   // Connects and waits until the module accepted. Errors (errno): ETIMEDOUT at `deadline`,
-  // ECONNREFUSED the module's service socket closed (the module exited) before accepting.
+  // ECONNREFUSED the module's service socket closed (the module exited) before accepting;
+  // FailedPrecondition after CloseAddress().
   absl::StatusOr<imc::ConnectedSocket> Connect(absl::Time deadline) const;
 
   // Waits until sel_ldr exits. DeadlineExceeded if it still runs at `deadline`.

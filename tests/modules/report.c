@@ -1,0 +1,24 @@
+#define _GNU_SOURCE
+#include "tests/modules/report.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+const char *ErrnoName(int error) {
+  if (error == 0) return "ok";
+  const char *name = strerrorname_np(error);
+  return name != NULL ? name : "E?";
+}
+
+void ReportCase(const char *name, const char *expected, const char *actual) {
+  printf("CASE %s expected=%s actual=%s\n", name, expected, actual);
+  fflush(stdout);
+}
+
+void Fail(const char *what) {
+  int error = errno;
+  printf("FAIL %s: %s\n", what, ErrnoName(error));
+  fflush(stdout);
+  exit(1);
+}

@@ -1,0 +1,300 @@
+#include "tests/sel_ldr_runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/close_range.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "base/errno_status.h"
+#include "imc/message_socket.h"
+
+extern char** environ;
+
+namespace tests {
+namespace {
+
+// Inherited fds are first copied at or above this number in the child, so that moving them
+// to their final numbers cannot overwrite one another.
+constexpr int kFirstScratchFd = 256;
+
+std::string EnvOrEmpty(const char* name) {
+  const char* value = getenv(name);
+  return value != nullptr ? value : "";
+}
+
+// Writes `message` to stderr and exits: for the forked child, async-signal-safe.
+[[noreturn]] void ChildFail(const char* message) {
+  ssize_t ignored = write(STDERR_FILENO, message, strlen(message));
+  (void)ignored;
+  _exit(127);
+}
+
+}  // namespace
+
+std::string RunfilePath(absl::string_view path) {
+  std::string srcdir = EnvOrEmpty("TEST_SRCDIR");
+  if (srcdir.empty()) return "";
+  std::string workspace = EnvOrEmpty("TEST_WORKSPACE");
+  if (workspace.empty()) workspace = "sel_ldr_imc";
+  return absl::StrCat(srcdir, "/", workspace, "/", path);
+}
+
+std::string SelLdrPath() { return RunfilePath("sel_ldr/sel_ldr"); }
+
+std::string ModulePath(absl::string_view name) {
+  return RunfilePath(absl::StrCat("tests/modules/", name, ".nexe"));
+}
+
+std::string TestTempDir() {
+  std::string dir = EnvOrEmpty("TEST_TMPDIR");
+  return dir.empty() ? "/tmp" : dir;
+}
+
+std::string SelLdrResult::Describe() const {
+  return absl::StrCat(exited ? absl::StrCat("exit ", exit_status) : absl::StrCat("signal ", signal),
+                      "\n--- stdout ---\n", out, "--- stderr ---\n", err, "---");
+}
+
+absl::StatusOr<std::unique_ptr<SelLdrProcess>> SelLdrProcess::Start(const SelLdrCommand& command) {
+  // A write to the stdin of a sel_ldr that is gone must fail, not kill the test.
+  signal(SIGPIPE, SIG_IGN);
+  for (const auto& [target, source] : command.fds) {
+    if (target < 3 || target >= kFirstScratchFd || source < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("inherited fd ", target, " <- ", source, ": out of range"));
+    }
+  }
+
+  int in[2] = {-1, -1};
+  int out[2];
+  int err[2];
+  if (command.pipe_stdin) {
+    if (pipe2(in, O_CLOEXEC) != 0) return base::ErrnoStatus(errno, "pipe (stdin)");
+  } else {
+    in[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (in[0] < 0) return base::ErrnoStatus(errno, "open /dev/null");
+  }
+  base::UniqueFd stdin_read(in[0]);
+  base::UniqueFd stdin_write(in[1]);
+  if (pipe2(out, O_CLOEXEC) != 0) return base::ErrnoStatus(errno, "pipe (stdout)");
+  base::UniqueFd stdout_read(out[0]);
+  base::UniqueFd stdout_write(out[1]);
+  if (pipe2(err, O_CLOEXEC) != 0) return base::ErrnoStatus(errno, "pipe (stderr)");
+  base::UniqueFd stderr_read(err[0]);
+  base::UniqueFd stderr_write(err[1]);
+
+  // Everything the child needs is built before fork: it may not allocate.
+  std::vector<std::string> argv_strings = {SelLdrPath()};
+  argv_strings.insert(argv_strings.end(), command.flags.begin(), command.flags.end());
+  if (!command.module.empty()) argv_strings.push_back(command.module);
+  argv_strings.insert(argv_strings.end(), command.args.begin(), command.args.end());
+  std::vector<char*> argv;
+  for (std::string& s : argv_strings) argv.push_back(s.data());
+  argv.push_back(nullptr);
+  std::vector<int> scratch(command.fds.size(), -1);
+
+  pid_t pid = fork();
+  if (pid < 0) return base::ErrnoStatus(errno, "fork");
+  if (pid == 0) {
+    // Its own process group: a module that signals its group reaches no test process.
+    setpgid(0, 0);
+    signal(SIGPIPE, SIG_DFL);
+    for (size_t i = 0; i < command.fds.size(); ++i) {
+      scratch[i] = fcntl(command.fds[i].second, F_DUPFD_CLOEXEC, kFirstScratchFd);
+      if (scratch[i] < 0) ChildFail("sel_ldr_runner: an inherited fd is not open\n");
+    }
+    if (dup2(stdin_read.get(), STDIN_FILENO) < 0 || dup2(stdout_write.get(), STDOUT_FILENO) < 0 ||
+        dup2(stderr_write.get(), STDERR_FILENO) < 0) {
+      ChildFail("sel_ldr_runner: dup2 of stdio failed\n");
+    }
+    // Nothing of this process reaches sel_ldr but what the command names.
+    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
+      ChildFail("sel_ldr_runner: close_range failed\n");
+    }
+    for (size_t i = 0; i < command.fds.size(); ++i) {
+      if (dup2(scratch[i], command.fds[i].first) < 0) {
+        ChildFail("sel_ldr_runner: dup2 of an inherited fd failed\n");
+      }
+    }
+    execve(argv[0], argv.data(), environ);
+    ChildFail("sel_ldr_runner: cannot exec sel_ldr\n");
+  }
+
+  std::unique_ptr<SelLdrProcess> process(new SelLdrProcess());
+  process->pid_ = pid;
+  process->stdin_ = std::move(stdin_write);
+  process->stdout_ = std::move(stdout_read);
+  process->stderr_ = std::move(stderr_read);
+  process->pidfd_.reset(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  if (!process->pidfd_.valid()) return base::ErrnoStatus(errno, "pidfd_open");
+  return process;
+}
+
+SelLdrProcess::~SelLdrProcess() {
+  if (!reaped_ && pid_ > 0) {
+    kill(pid_, SIGKILL);
+    Reap(0);
+  }
+}
+
+absl::Status SelLdrProcess::WriteStdin(absl::string_view data) {
+  while (!data.empty()) {
+    ssize_t n = write(stdin_.get(), data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return base::ErrnoStatus(errno, "write to sel_ldr's stdin");
+    }
+    data.remove_prefix(static_cast<size_t>(n));
+  }
+  return absl::OkStatus();
+}
+
+void SelLdrProcess::Kill(int signal) {
+  if (!reaped_) kill(pid_, signal);
+}
+
+void SelLdrProcess::Reap(int wait_flags) {
+  if (reaped_) return;
+  int status = 0;
+  pid_t rc;
+  do {
+    rc = waitpid(pid_, &status, wait_flags);
+  } while (rc < 0 && errno == EINTR);
+  if (rc == pid_) {
+    reaped_ = true;
+    wait_status_ = status;
+  }
+}
+
+bool SelLdrProcess::Pump(absl::Time deadline, bool reap) {
+  if (reap) Reap(WNOHANG);
+  pollfd fds[3];
+  std::string* sinks[3] = {nullptr, nullptr, nullptr};
+  base::UniqueFd* sources[3] = {nullptr, nullptr, nullptr};
+  int count = 0;
+  for (auto [fd, sink] : {std::make_pair(&stdout_, &out_), std::make_pair(&stderr_, &err_)}) {
+    if (!fd->valid()) continue;
+    sources[count] = fd;
+    sinks[count] = sink;
+    fds[count++] = {fd->get(), POLLIN, 0};
+  }
+  if (reap && !reaped_) fds[count++] = {pidfd_.get(), POLLIN, 0};
+  if (count == 0) return false;
+  const absl::Duration left = std::max(deadline - absl::Now(), absl::ZeroDuration());
+  const int timeout_ms = static_cast<int>(absl::ToInt64Milliseconds(left + absl::Milliseconds(1)));
+  if (poll(fds, static_cast<nfds_t>(count), timeout_ms) < 0 && errno != EINTR) return false;
+  char buffer[4096];
+  for (int i = 0; i < count; ++i) {
+    if (sources[i] == nullptr || fds[i].revents == 0) continue;
+    ssize_t n = read(sources[i]->get(), buffer, sizeof(buffer));
+    if (n > 0) {
+      sinks[i]->append(buffer, static_cast<size_t>(n));
+    } else if (n == 0 || errno != EINTR) {
+      sources[i]->reset();  // End of file.
+    }
+  }
+  if (reap) Reap(WNOHANG);
+  return stdout_.valid() || stderr_.valid() || (reap && !reaped_);
+}
+
+absl::StatusOr<std::string> SelLdrProcess::ReadLine(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  for (;;) {
+    size_t newline = out_.find('\n');
+    if (newline != std::string::npos) {
+      std::string line = out_.substr(0, newline);
+      out_.erase(0, newline + 1);
+      return line;
+    }
+    if (!stdout_.valid()) {
+      return absl::OutOfRangeError(
+          absl::StrCat("sel_ldr's stdout ended; stdout so far: ", out_, "; stderr so far: ", err_));
+    }
+    if (absl::Now() >= deadline) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("no line from sel_ldr within ", absl::FormatDuration(timeout),
+                       "; stdout so far: ", out_, "; stderr so far: ", err_));
+    }
+    Pump(deadline, /*reap=*/false);
+  }
+}
+
+absl::StatusOr<SelLdrResult> SelLdrProcess::Wait(absl::Duration timeout) {
+  const absl::Time deadline = absl::Now() + timeout;
+  bool timed_out = false;
+  while (Pump(deadline, /*reap=*/true)) {
+    if (absl::Now() >= deadline) {
+      timed_out = true;
+      kill(pid_, SIGKILL);
+      // Whatever is still buffered, briefly; a pipe held open elsewhere must not hang us.
+      const absl::Time grace = absl::Now() + absl::Seconds(2);
+      while (Pump(grace, /*reap=*/true) && absl::Now() < grace) {
+      }
+      Reap(0);
+      break;
+    }
+  }
+  SelLdrResult result;
+  result.exited = WIFEXITED(wait_status_);
+  result.exit_status = result.exited ? WEXITSTATUS(wait_status_) : -1;
+  result.signal = WIFSIGNALED(wait_status_) ? WTERMSIG(wait_status_) : 0;
+  result.out = std::move(out_);
+  result.err = std::move(err_);
+  out_.clear();
+  err_.clear();
+  if (timed_out) {
+    return absl::DeadlineExceededError(absl::StrCat("sel_ldr did not end within ",
+                                                    absl::FormatDuration(timeout),
+                                                    " and was killed: ", result.Describe()));
+  }
+  return result;
+}
+
+absl::StatusOr<SelLdrResult> RunSelLdr(const SelLdrCommand& command, absl::Duration timeout) {
+  absl::StatusOr<std::unique_ptr<SelLdrProcess>> process = SelLdrProcess::Start(command);
+  if (!process.ok()) return process.status();
+  return (*process)->Wait(timeout);
+}
+
+std::vector<std::string> Lines(absl::string_view text) {
+  std::vector<std::string> lines = absl::StrSplit(text, '\n');
+  if (!lines.empty() && lines.back().empty()) lines.pop_back();
+  return lines;
+}
+
+absl::StatusOr<std::pair<base::UniqueFd, base::UniqueFd>> MakeImcSocketPair() {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
+    return base::ErrnoStatus(errno, "socketpair(AF_UNIX, SOCK_SEQPACKET)");
+  }
+  return std::make_pair(base::UniqueFd(fds[0]), base::UniqueFd(fds[1]));
+}
+
+absl::StatusOr<imc::SocketAddress> ReceiveServiceAddress(base::UniqueFd bootstrap,
+                                                         absl::Duration timeout) {
+  absl::StatusOr<imc::ConnectedSocket> socket =
+      imc::ConnectedSocket::FromHostSocket(std::move(bootstrap));
+  if (!socket.ok()) return socket.status();
+  imc::WaitOptions wait;
+  wait.deadline = absl::Now() + timeout;
+  absl::StatusOr<imc::ReceivedMessage> message = socket->Receive({}, 1, wait);
+  if (!message.ok()) return message.status();
+  if (message->descriptors.size() != 1 ||
+      message->descriptors[0].kind != imc::DescriptorKind::kSocketAddress) {
+    return absl::InvalidArgumentError("the -X message is not one SocketAddress");
+  }
+  return imc::SocketAddress::Adopt(std::move(message->descriptors[0].fd));
+}
+
+}  // namespace tests
