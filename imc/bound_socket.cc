@@ -35,13 +35,6 @@ absl::StatusOr<std::pair<BoundSocket, SocketAddress>> MakeBoundSocket() {
   }
   BoundSocket bound{base::UniqueFd(fds[0])};
   SocketAddress address = SocketAddress::Adopt(base::UniqueFd(fds[1]));
-  // Credentials mark every real packet, so that Accept() tells a request of 0 bytes from end
-  // of stream. Only the bound end, which never sends, has SO_PASSCRED: a sender with it would
-  // be autobound to an abstract name.
-  int one = 1;
-  if (setsockopt(bound.fd(), SOL_SOCKET, SO_PASSCRED, &one, sizeof(one)) != 0) {
-    return base::ErrnoStatus(errno, "setsockopt(SO_PASSCRED)");
-  }
   int buffer = kPendingRequestBufferBytes;
   if (setsockopt(address.fd(), SOL_SOCKET, SO_SNDBUFFORCE, &buffer, sizeof(buffer)) != 0) {
     buffer = INT_MAX / 2;  // The kernel clamps it to net.core.wmem_max.

@@ -40,7 +40,11 @@ MessageSocket& MessageSocket::operator=(MessageSocket&& other) noexcept {
 MessageSocket::~MessageSocket() { SendAcceptAck(); }
 
 void MessageSocket::SendAcceptAck() const {
-  if (!owes_accept_ack_.exchange(false) || !fd_.valid()) return;
+  // A plain load first: the destructor of every socket passes here.
+  if (!owes_accept_ack_.load(std::memory_order_relaxed) || !owes_accept_ack_.exchange(false) ||
+      !fd_.valid()) {
+    return;
+  }
   WireHeader ack = MakeWireHeader(PacketKind::kAcceptAck, 0, {});
   iovec iov = {&ack, sizeof(ack)};
   WaitOptions nonblocking;

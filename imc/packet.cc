@@ -14,10 +14,9 @@ namespace {
 
 constexpr size_t kMaxFdsPerPacket = 8;
 
-// Room for SCM_CREDENTIALS and exactly kMaxFdsPerPacket fds: a packet with more sets
-// MSG_CTRUNC and the kernel closes the fds that did not fit.
-constexpr size_t kControlBytes =
-    CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int) * kMaxFdsPerPacket);
+// Room for exactly kMaxFdsPerPacket fds: a packet with more sets MSG_CTRUNC and the kernel
+// closes the fds that did not fit.
+constexpr size_t kControlBytes = CMSG_SPACE(sizeof(int) * kMaxFdsPerPacket);
 
 bool IsPeerGoneErrno(int error_number) {
   return error_number == EPIPE || error_number == ECONNRESET || error_number == ENOTCONN ||
@@ -110,10 +109,7 @@ absl::StatusOr<ReceivedPacket> ReceivePacket(int socket_fd, absl::Span<const iov
   packet.control_truncated = (msg.msg_flags & MSG_CTRUNC) != 0;
   for (struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr;
        cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-    if (cmsg->cmsg_level != SOL_SOCKET) continue;
-    if (cmsg->cmsg_type == SCM_CREDENTIALS) {
-      packet.has_credentials = true;
-    } else if (cmsg->cmsg_type == SCM_RIGHTS) {
+    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
       size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
       for (size_t i = 0; i < count; ++i) {
         int fd;
@@ -126,7 +122,7 @@ absl::StatusOr<ReceivedPacket> ReceivePacket(int socket_fd, absl::Span<const iov
 }
 
 bool AtEndOfStream(int socket_fd, const ReceivedPacket& packet) {
-  if (packet.size != 0 || !packet.fds.empty() || packet.has_credentials) return false;
+  if (packet.size != 0 || !packet.fds.empty()) return false;
   return PeerGone(socket_fd) && !BytesQueued(socket_fd);
 }
 

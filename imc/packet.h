@@ -22,9 +22,6 @@ struct ReceivedPacket {
   // The packet carried more fds (or other control data) than fit; the kernel closed those
   // that did not fit, and `fds` holds the rest.
   bool control_truncated = false;
-  // The receiving socket has SO_PASSCRED and the packet carried credentials: it was a real
-  // packet, even if it had no bytes.
-  bool has_credentials = false;
   absl::InlinedVector<base::UniqueFd, 8> fds;
 };
 
@@ -38,8 +35,7 @@ absl::StatusOr<ReceivedPacket> ReceivePacket(int socket_fd, absl::Span<const iov
                                              const WaitOptions& options);
 
 // True when `packet` (just received from `socket_fd`) is the end of the stream rather than
-// a packet of 0 bytes: no bytes, no fds, no credentials, the peer is gone and nothing is
-// queued.
+// a packet of 0 bytes: no bytes, no fds, the peer is gone and nothing is queued.
 bool AtEndOfStream(int socket_fd, const ReceivedPacket& packet);
 
 }  // namespace imc
