@@ -100,7 +100,8 @@ int64_t SysRead(const CallContext& context, const SyscallArgs& args) {
   const uint64_t address = args.arg[1];
   std::vector<uint8_t> buffer(std::min<uint64_t>(args.arg[2], kMaxIoChunk));
   // Fail before reading, so that a bad buffer does not consume input.
-  if (!context.memory->Write(address, buffer.data(), buffer.size())) return -NACL_ABI_EFAULT;
+  const UntrustedRange range = {address, buffer.size()};
+  if (!context.memory->CheckWritable({&range, 1})) return -NACL_ABI_EFAULT;
   absl::StatusOr<size_t> got = descriptor->Read(context, absl::MakeSpan(buffer));
   if (!got.ok()) return Errno(got.status());
   if (!context.memory->Write(address, buffer.data(), *got)) return -NACL_ABI_EFAULT;
@@ -132,7 +133,7 @@ int64_t SysFstat(const CallContext& context, const SyscallArgs& args) {
 int64_t CheckSharedMemoryMap(const Descriptor& descriptor, uint64_t length, int prot,
                              int flags, int64_t offset) {
   absl::optional<std::pair<int, size_t>> memory = descriptor.SharedMemoryFd();
-  if (!memory.has_value()) return -19;  // ENODEV: not a mappable descriptor.
+  if (!memory.has_value()) return -NACL_ABI_ENODEV;  // Not a mappable descriptor.
   const size_t size = memory->second;
   const int sharing = flags & (NACL_ABI_MAP_SHARED | NACL_ABI_MAP_PRIVATE);
   if (length == 0 || (prot & ~(NACL_ABI_PROT_READ | NACL_ABI_PROT_WRITE)) != 0 ||

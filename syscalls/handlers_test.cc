@@ -739,6 +739,19 @@ TEST_F(HandlersTest, HostIoReadUnwritableBufferIsEfault) {
   EXPECT_EQ(a().GetString(buffer, 4), "kept");
 }
 
+// Test that read leaves the buffer beyond the bytes it returned as it was (checking the
+// buffer before reading changes nothing).
+TEST_F(HandlersTest, HostIoReadLeavesTheRestOfTheBuffer) {
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  const int reader = InstallHostIo(base::UniqueFd(fds[0]));
+  const int writer = InstallHostIo(base::UniqueFd(fds[1]));
+  ASSERT_EQ(a().Call(NACL_sys_write, U(writer), a().PutString("ab"), 2), 2);
+  const uint64_t buffer = a().PutString(std::string(3 * 4096, 'x'));
+  EXPECT_EQ(a().Call(NACL_sys_read, U(reader), buffer, 3 * 4096), 2);
+  EXPECT_EQ(a().GetString(buffer, 3 * 4096), "ab" + std::string(3 * 4096 - 2, 'x'));
+}
+
 // Test that write from unreadable memory is EFAULT and writes nothing.
 TEST_F(HandlersTest, HostIoWriteUnreadableBufferIsEfault) {
   int fds[2];

@@ -56,7 +56,7 @@ int64_t LinuxReadv(const CallContext& context, const SyscallArgs& args) {
   }
   std::vector<uint8_t> buffer(total);
   // Fail before reading, so that a bad buffer does not consume input.
-  if (!context.memory->Scatter(ranges, buffer.data(), total)) return -EFAULT;
+  if (!context.memory->CheckWritable(ranges)) return -EFAULT;
   absl::StatusOr<size_t> got = descriptor->Read(context, absl::MakeSpan(buffer));
   if (!got.ok()) return Errno(got.status());
   if (!context.memory->Scatter(ranges, buffer.data(), *got)) return -EFAULT;

@@ -72,6 +72,23 @@ bool UntrustedMemory::Scatter(absl::Span<const UntrustedRange> ranges, const voi
   return size == 0;
 }
 
+bool UntrustedMemory::CheckWritable(absl::Span<const UntrustedRange> ranges) {
+  constexpr uint64_t kPage = 4096;
+  std::vector<UntrustedRange> probes;
+  for (const UntrustedRange& r : ranges) {
+    if (r.size == 0) continue;
+    if (r.address > UINT64_MAX - (r.size - 1)) return false;
+    const uint64_t last = r.address + (r.size - 1);
+    probes.push_back({r.address, 1});
+    for (uint64_t page = (r.address / kPage + 1) * kPage; page <= last && page != 0;
+         page += kPage) {
+      probes.push_back({page, 1});
+    }
+  }
+  std::vector<uint8_t> bytes(probes.size());
+  return Gather(probes, bytes.data()) && Scatter(probes, bytes.data(), bytes.size());
+}
+
 bool BufferMemory::Contains(uint64_t address, size_t size) const {
   if (address < base_) return false;
   uint64_t offset = address - base_;

@@ -40,6 +40,11 @@ class UntrustedMemory {
   // Writes consecutive bytes of `data` into the ranges, in order, until `size` bytes are
   // written.
   virtual bool Scatter(absl::Span<const UntrustedRange> ranges, const void* data, size_t size);
+
+  // Returns true if every byte of the ranges can be written, without changing them: one byte
+  // of each page is read and written back. For checking an output buffer before consuming
+  // input into it.
+  bool CheckWritable(absl::Span<const UntrustedRange> ranges);
 };
 
 // A module address space simulated by a buffer in this process: addresses
