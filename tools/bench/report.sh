@@ -93,14 +93,20 @@ done
 gnuplot <<GNUPLOT
 set terminal pngcairo size 1100,520 noenhanced
 set output "$outdir/ratios.png"
-set title "ours / baseline (lower is better; 1.0 = no overhead)"
+set title "ours / baseline, log scale (1.0 = no overhead; lower is better, except\npending_connections, a count where higher is better)"
 set style fill solid 0.7
 set boxwidth 0.6
-set yrange [0:*]
+set logscale y 2
+set yrange [0.5:*]
 set xtics rotate by -35
+set bmargin 9
+set rmargin 12
 set grid ytics
+set offsets graph 0, graph 0, graph 0.08, 0
 set key off
-plot "$data" using 0:2:xtic(1) with boxes lc rgb "#4477aa", 1 with lines lc rgb "#cc3311" lw 2
+plot "$data" using 0:2:xtic(1) with boxes lc rgb "#4477aa", \
+     "$data" using 0:2:(sprintf("%.2f", \$2)) with labels offset 0,0.7 font ",9", \
+     1 with lines lc rgb "#cc3311" lw 2
 GNUPLOT
 rm -f "$data"
 echo "report: wrote $outdir/report.md and $outdir/ratios.png" >&2
