@@ -19,18 +19,11 @@
 #include "base/errno_status.h"
 #include "base/logging.h"
 #include "sel_ldr/policy.h"
+#include "sel_ldr/seccomp_unotify.h"
 #include "syscalls/handlers.h"
 #include "syscalls/nacl_abi.h"
 #include "syscalls/syscall_table.h"
 #include "syscalls/untrusted_memory.h"
-
-// Debian 12's headers predate these (Linux 6.6).
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
-#endif
 
 namespace sel_ldr {
 namespace {

@@ -94,31 +94,39 @@ int64_t SysClose(const CallContext& context, const SyscallArgs& args) {
   return context.table->Close(IntArg(args.arg[0]));
 }
 
-int64_t SysRead(const CallContext& context, const SyscallArgs& args) {
-  DescriptorRef descriptor = context.table->Get(IntArg(args.arg[0]));
+int64_t ReadIntoRanges(const CallContext& context, int d,
+                       absl::Span<const UntrustedRange> ranges, size_t total) {
+  DescriptorRef descriptor = context.table->Get(d);
   if (descriptor == nullptr) return -NACL_ABI_EBADF;
-  const uint64_t address = args.arg[1];
-  std::vector<uint8_t> buffer(std::min<uint64_t>(args.arg[2], kMaxIoChunk));
-  // Fail before reading, so that a bad buffer does not consume input.
-  const UntrustedRange range = {address, buffer.size()};
-  if (!context.memory->CheckWritable({&range, 1})) return -NACL_ABI_EFAULT;
+  if (!context.memory->CheckWritable(ranges)) return -NACL_ABI_EFAULT;
+  std::vector<uint8_t> buffer(total);
   absl::StatusOr<size_t> got = descriptor->Read(context, absl::MakeSpan(buffer));
   if (!got.ok()) return Errno(got.status());
-  if (!context.memory->Write(address, buffer.data(), *got)) return -NACL_ABI_EFAULT;
+  if (!context.memory->Scatter(ranges, buffer.data(), *got)) return -NACL_ABI_EFAULT;
   return static_cast<int64_t>(*got);
 }
 
-int64_t SysWrite(const CallContext& context, const SyscallArgs& args) {
-  DescriptorRef descriptor = context.table->Get(IntArg(args.arg[0]));
+int64_t WriteFromRanges(const CallContext& context, int d,
+                        absl::Span<const UntrustedRange> ranges, size_t total) {
+  DescriptorRef descriptor = context.table->Get(d);
   if (descriptor == nullptr) return -NACL_ABI_EBADF;
-  std::vector<uint8_t> data(std::min<uint64_t>(args.arg[2], kMaxIoChunk));
-  if (!context.memory->Read(args.arg[1], data.data(), data.size()) ||
-      !context.memory->Verify()) {
+  std::vector<uint8_t> data(total);
+  if (!context.memory->Gather(ranges, data.data()) || !context.memory->Verify()) {
     return -NACL_ABI_EFAULT;
   }
   absl::StatusOr<size_t> written = descriptor->Write(context, data);
   if (!written.ok()) return Errno(written.status());
   return static_cast<int64_t>(*written);
+}
+
+int64_t SysRead(const CallContext& context, const SyscallArgs& args) {
+  const UntrustedRange range = {args.arg[1], std::min<uint64_t>(args.arg[2], kMaxIoChunk)};
+  return ReadIntoRanges(context, IntArg(args.arg[0]), {&range, 1}, range.size);
+}
+
+int64_t SysWrite(const CallContext& context, const SyscallArgs& args) {
+  const UntrustedRange range = {args.arg[1], std::min<uint64_t>(args.arg[2], kMaxIoChunk)};
+  return WriteFromRanges(context, IntArg(args.arg[0]), {&range, 1}, range.size);
 }
 
 int64_t SysFstat(const CallContext& context, const SyscallArgs& args) {

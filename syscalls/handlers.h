@@ -6,8 +6,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "absl/types/span.h"
 #include "syscalls/call_context.h"
 #include "syscalls/syscall_table.h"
+#include "syscalls/untrusted_memory.h"
 
 namespace syscalls {
 
@@ -24,6 +26,17 @@ class Descriptor;
 // Returns 0, or -ENODEV for another descriptor type, or -EINVAL.
 int64_t CheckSharedMemoryMap(const Descriptor& descriptor, uint64_t length, int prot,
                              int flags, int64_t offset);
+
+// read(2) in either ABI: reads at most `total` bytes (the ranges' sum) from descriptor `d`
+// into the module's `ranges`, which are checked writable first, so that a bad buffer loses no
+// input. Returns the bytes read or a negated errno.
+int64_t ReadIntoRanges(const CallContext& context, int d,
+                       absl::Span<const UntrustedRange> ranges, size_t total);
+
+// write(2) in either ABI: writes the `total` bytes of the module's `ranges` to descriptor `d`.
+// Returns the bytes written or a negated errno.
+int64_t WriteFromRanges(const CallContext& context, int d,
+                        absl::Span<const UntrustedRange> ranges, size_t total);
 
 int64_t SysNull(const CallContext& context, const SyscallArgs& args);
 int64_t SysDup(const CallContext& context, const SyscallArgs& args);

@@ -47,35 +47,23 @@ int64_t Errno(const absl::Status& status) { return -NaClErrnoOf(status); }
 }  // namespace
 
 int64_t LinuxReadv(const CallContext& context, const SyscallArgs& args) {
-  DescriptorRef descriptor = context.table->Get(IntArg(args.arg[0]));
-  if (descriptor == nullptr) return -EBADF;
+  if (context.table->Get(IntArg(args.arg[0])) == nullptr) return -EBADF;
   std::vector<UntrustedRange> ranges;
   size_t total = 0;
   if (int64_t error = CopyInIovecs(context, args.arg[1], args.arg[2], &ranges, &total)) {
     return error;
   }
-  std::vector<uint8_t> buffer(total);
-  // Fail before reading, so that a bad buffer does not consume input.
-  if (!context.memory->CheckWritable(ranges)) return -EFAULT;
-  absl::StatusOr<size_t> got = descriptor->Read(context, absl::MakeSpan(buffer));
-  if (!got.ok()) return Errno(got.status());
-  if (!context.memory->Scatter(ranges, buffer.data(), *got)) return -EFAULT;
-  return static_cast<int64_t>(*got);
+  return ReadIntoRanges(context, IntArg(args.arg[0]), ranges, total);
 }
 
 int64_t LinuxWritev(const CallContext& context, const SyscallArgs& args) {
-  DescriptorRef descriptor = context.table->Get(IntArg(args.arg[0]));
-  if (descriptor == nullptr) return -EBADF;
+  if (context.table->Get(IntArg(args.arg[0])) == nullptr) return -EBADF;
   std::vector<UntrustedRange> ranges;
   size_t total = 0;
   if (int64_t error = CopyInIovecs(context, args.arg[1], args.arg[2], &ranges, &total)) {
     return error;
   }
-  std::vector<uint8_t> data(total);
-  if (!context.memory->Gather(ranges, data.data()) || !context.memory->Verify()) return -EFAULT;
-  absl::StatusOr<size_t> written = descriptor->Write(context, data);
-  if (!written.ok()) return Errno(written.status());
-  return static_cast<int64_t>(*written);
+  return WriteFromRanges(context, IntArg(args.arg[0]), ranges, total);
 }
 
 int64_t LinuxDup2(const CallContext& context, const SyscallArgs& args) {

@@ -46,15 +46,8 @@
 #include "imc/imc.h"
 #include "syscalls/nacl_abi.h"
 #include "tools/bench/bench_runner.h"
+#include "sel_ldr/seccomp_unotify.h"
 #include "tools/bench/sandbox_bench_process.h"
-
-// Debian 12's headers predate these (Linux 6.6); sel_ldr/supervisor.cc defines them alike.
-#ifndef SECCOMP_IOCTL_NOTIF_SET_FLAGS
-#define SECCOMP_IOCTL_NOTIF_SET_FLAGS SECCOMP_IOW(4, __u64)
-#endif
-#ifndef SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP
-#define SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP 1
-#endif
 
 namespace {
 
