@@ -49,8 +49,8 @@ LogMessage::LogMessage(LogSeverity severity, const char* /*file*/, int /*line*/)
 
 LogMessage::~LogMessage() {
   if (g_quiet.load() && severity_ != LogSeverity::kError) return;
-  std::string line = std::string(g_prefix.load()) + ": " + SeverityName(severity_) +
-                     stream_.str() + "\n";
+  std::string line =
+      std::string(g_prefix.load()) + ": " + SeverityName(severity_) + stream_.str() + "\n";
   WriteAll(line.data(), line.size());
 }
 

@@ -51,9 +51,9 @@ void RawLogErrno(const char* what, int error_number);
 #define LOG(severity) \
   ::base::LogMessage(::base::log_severity::severity, __FILE__, __LINE__).stream()
 
-#define VLOG(level)                        \
-  if (::base::Verbosity() < (level)) {     \
-  } else                                   \
+#define VLOG(level)                    \
+  if (::base::Verbosity() < (level)) { \
+  } else                               \
     LOG(INFO)
 
 #endif  // BASE_LOGGING_H_

@@ -8,12 +8,12 @@
 #include "absl/status/statusor.h"
 
 // Evaluates `expr` (an absl::Status) and returns it from the enclosing function if not OK.
-#define RETURN_IF_ERROR(expr)                        \
-  do {                                               \
-    ::absl::Status base_status_macro_ = (expr);      \
-    if (!base_status_macro_.ok()) {                  \
-      return base_status_macro_;                     \
-    }                                                \
+#define RETURN_IF_ERROR(expr)                   \
+  do {                                          \
+    ::absl::Status base_status_macro_ = (expr); \
+    if (!base_status_macro_.ok()) {             \
+      return base_status_macro_;                \
+    }                                           \
   } while (0)
 
 #define BASE_STATUS_MACROS_CONCAT_INNER_(x, y) x##y
@@ -21,9 +21,8 @@
 
 // Evaluates `rexpr` (an absl::StatusOr<T>); on error returns its status, otherwise assigns
 // the value to `lhs` (which may be a declaration such as `auto x`).
-#define ASSIGN_OR_RETURN(lhs, rexpr)                                                   \
-  BASE_ASSIGN_OR_RETURN_IMPL_(BASE_STATUS_MACROS_CONCAT_(base_statusor_, __LINE__), lhs, \
-                              rexpr)
+#define ASSIGN_OR_RETURN(lhs, rexpr) \
+  BASE_ASSIGN_OR_RETURN_IMPL_(BASE_STATUS_MACROS_CONCAT_(base_statusor_, __LINE__), lhs, rexpr)
 
 #define BASE_ASSIGN_OR_RETURN_IMPL_(statusor, lhs, rexpr) \
   auto statusor = (rexpr);                                \

@@ -54,8 +54,7 @@ absl::StatusOr<ConnectedSocket> SocketAddress::Connect(const ConnectOptions& opt
   base::UniqueFd request_end(fds[1]);
   if (options.wait_for_accept) {
     const int priority = kAwaitAcceptPriority;
-    if (setsockopt(request_end.get(), SOL_SOCKET, SO_PRIORITY, &priority,
-                   sizeof(priority)) != 0) {
+    if (setsockopt(request_end.get(), SOL_SOCKET, SO_PRIORITY, &priority, sizeof(priority)) != 0) {
       return base::ErrnoStatus(errno, "setsockopt(SO_PRIORITY)");
     }
   }

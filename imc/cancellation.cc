@@ -52,9 +52,8 @@ absl::Status WaitFor(int fd, short events, const WaitOptions& options) {
       absl::Duration left = options.deadline - absl::Now();
       if (left <= absl::ZeroDuration()) return base::ErrnoStatus(ETIMEDOUT, "deadline passed");
       // Round up so that a wait never ends just before its deadline.
-      timeout_ms = static_cast<int>(
-          std::min<int64_t>(absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))),
-                            24 * 3600 * 1000));
+      timeout_ms = static_cast<int>(std::min<int64_t>(
+          absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1))), 24 * 3600 * 1000));
     }
     int ready = poll(fds, count, timeout_ms);
     if (ready < 0) {

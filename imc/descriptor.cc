@@ -12,8 +12,8 @@ namespace imc {
 namespace {
 
 absl::Status Mismatch(DescriptorKind kind, absl::string_view why) {
-  return base::ErrnoStatus(
-      EPROTO, absl::StrCat("descriptor tagged ", DescriptorKindName(kind), " ", why));
+  return base::ErrnoStatus(EPROTO,
+                           absl::StrCat("descriptor tagged ", DescriptorKindName(kind), " ", why));
 }
 
 bool GetSocketOption(int fd, int option, int* value) {

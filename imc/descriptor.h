@@ -17,11 +17,11 @@ inline constexpr size_t kMaxDescriptors = 8;
 // The wire tag of a transferable descriptor. BoundSocket and ConnectedSocket have no tag:
 // they may not travel.
 enum class DescriptorKind : uint8_t {
-  kInvalid = 0,        // NaCl's -1 marker: no fd travels.
-  kSocketAddress = 1,  // AF_UNIX SOCK_SEQPACKET: the sending end of a bound socket's pair.
-  kDataOnlySocket = 2, // AF_UNIX SOCK_SEQPACKET: one end of a MakeDataOnlyPair().
-  kSharedMemory = 3,   // A memfd whose size is sealed (see SharedMemory).
-  kHostIo = 4,         // Any host fd, for plain I/O.
+  kInvalid = 0,         // NaCl's -1 marker: no fd travels.
+  kSocketAddress = 1,   // AF_UNIX SOCK_SEQPACKET: the sending end of a bound socket's pair.
+  kDataOnlySocket = 2,  // AF_UNIX SOCK_SEQPACKET: one end of a MakeDataOnlyPair().
+  kSharedMemory = 3,    // A memfd whose size is sealed (see SharedMemory).
+  kHostIo = 4,          // Any host fd, for plain I/O.
 };
 
 // Returns "SocketAddress", "DataOnlySocket", ..., or "unknown" for a value out of range.

@@ -55,22 +55,22 @@ void MessageSocket::SendAcceptAck() const {
 
 absl::Status MessageSocket::Send(const OutgoingMessage& message, const WaitOptions& wait) const {
   if (message.descriptors.size() > kMaxDescriptors) {
-    return base::ErrnoStatus(E2BIG, absl::StrCat(message.descriptors.size(),
-                                                 " descriptors in one message, at most ",
-                                                 kMaxDescriptors));
+    return base::ErrnoStatus(
+        E2BIG, absl::StrCat(message.descriptors.size(), " descriptors in one message, at most ",
+                            kMaxDescriptors));
   }
   if (role_ == Role::kDataOnly && !message.descriptors.empty()) {
     return base::ErrnoStatus(EOPNOTSUPP, "a data-only socket cannot carry descriptors");
   }
   if (message.data.size() > kMaxIovecs) {
-    return base::ErrnoStatus(EINVAL, absl::StrCat(message.data.size(), " iovecs, at most ",
-                                                  kMaxIovecs));
+    return base::ErrnoStatus(EINVAL,
+                             absl::StrCat(message.data.size(), " iovecs, at most ", kMaxIovecs));
   }
   size_t total = 0;
   for (const iovec& v : message.data) {
     if (v.iov_len > kMaxUserBytes - total) {
-      return base::ErrnoStatus(EMSGSIZE, absl::StrCat("message has more than ", kMaxUserBytes,
-                                                      " bytes of user data"));
+      return base::ErrnoStatus(
+          EMSGSIZE, absl::StrCat("message has more than ", kMaxUserBytes, " bytes of user data"));
     }
     total += v.iov_len;
   }
@@ -81,8 +81,8 @@ absl::Status MessageSocket::Send(const OutgoingMessage& message, const WaitOptio
     kinds[i] = d.kind;
     if (d.kind == DescriptorKind::kInvalid) continue;
     if (d.fd < 0) {
-      return base::ErrnoStatus(EBADF, absl::StrCat("descriptor ", i, " (",
-                                                   DescriptorKindName(d.kind), ") has no fd"));
+      return base::ErrnoStatus(
+          EBADF, absl::StrCat("descriptor ", i, " (", DescriptorKindName(d.kind), ") has no fd"));
     }
     fds.push_back(d.fd);
   }
@@ -106,8 +106,7 @@ absl::StatusOr<ReceivedMessage> MessageSocket::Receive(absl::Span<const iovec> b
                                                        size_t max_descriptors,
                                                        const WaitOptions& wait) const {
   if (buffers.size() > kMaxIovecs) {
-    return base::ErrnoStatus(EINVAL,
-                             absl::StrCat(buffers.size(), " iovecs, at most ", kMaxIovecs));
+    return base::ErrnoStatus(EINVAL, absl::StrCat(buffers.size(), " iovecs, at most ", kMaxIovecs));
   }
   size_t room = 0;
   for (const iovec& v : buffers) room += v.iov_len;  // Bounded by the address space.
@@ -127,8 +126,7 @@ absl::StatusOr<ReceivedMessage> MessageSocket::Receive(absl::Span<const iovec> b
     if (packet.control_truncated) {
       return base::ErrnoStatus(EPROTO, "malformed IMC message: more than 8 fds");
     }
-    ASSIGN_OR_RETURN(ParsedHeader parsed,
-                     ParseWireHeader(header, packet.size, packet.fds.size()));
+    ASSIGN_OR_RETURN(ParsedHeader parsed, ParseWireHeader(header, packet.size, packet.fds.size()));
     if (parsed.packet_kind == PacketKind::kAcceptAck) {
       accepted_.store(true);
       continue;
@@ -171,8 +169,7 @@ absl::Status MessageSocket::AwaitAccept(const WaitOptions& wait) const {
     if (packet.control_truncated) {
       return base::ErrnoStatus(EPROTO, "malformed IMC message: more than 8 fds");
     }
-    ASSIGN_OR_RETURN(ParsedHeader parsed,
-                     ParseWireHeader(header, packet.size, packet.fds.size()));
+    ASSIGN_OR_RETURN(ParsedHeader parsed, ParseWireHeader(header, packet.size, packet.fds.size()));
     if (parsed.packet_kind != PacketKind::kAcceptAck) {
       return base::ErrnoStatus(EPROTO, "a message arrived before the accept acknowledgement");
     }

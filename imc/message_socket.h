@@ -60,8 +60,7 @@ class MessageSocket {
   // Errors (errno): EPIPE peer closed and nothing queued, ECONNREFUSED this connection's
   // request was dropped before any acceptor took it, EPROTO a malformed message (its fds are
   // closed), EINVAL more than kMaxIovecs, EAGAIN / ETIMEDOUT / ECANCELED from `wait`.
-  absl::StatusOr<ReceivedMessage> Receive(absl::Span<const iovec> buffers,
-                                          size_t max_descriptors,
+  absl::StatusOr<ReceivedMessage> Receive(absl::Span<const iovec> buffers, size_t max_descriptors,
                                           const WaitOptions& wait = {}) const;
 
   int fd() const { return fd_.get(); }

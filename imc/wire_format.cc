@@ -44,8 +44,8 @@ absl::StatusOr<ParsedHeader> ParseWireHeader(const WireHeader& header, size_t pa
     return Malformed(absl::StrCat("unknown flags 0x", absl::Hex(header.flags)));
   }
   if (header.descriptor_count > kMaxDescriptors) {
-    return Malformed(absl::StrCat(header.descriptor_count, " descriptors, at most ",
-                                  kMaxDescriptors));
+    return Malformed(
+        absl::StrCat(header.descriptor_count, " descriptors, at most ", kMaxDescriptors));
   }
   if (header.byte_count > kMaxUserBytes) {
     return Malformed(absl::StrCat(header.byte_count, " user bytes, at most ", kMaxUserBytes));
@@ -73,8 +73,8 @@ absl::StatusOr<ParsedHeader> ParseWireHeader(const WireHeader& header, size_t pa
     if (parsed.tags[i] != DescriptorKind::kInvalid) ++parsed.fd_count;
   }
   if (parsed.fd_count != fds_received) {
-    return Malformed(absl::StrCat("header names ", parsed.fd_count, " host fds, ",
-                                  fds_received, " arrived"));
+    return Malformed(
+        absl::StrCat("header names ", parsed.fd_count, " host fds, ", fds_received, " arrived"));
   }
   if (parsed.packet_kind == PacketKind::kAcceptAck &&
       (parsed.byte_count != 0 || parsed.descriptor_count != 0)) {

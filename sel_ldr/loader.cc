@@ -70,9 +70,9 @@ absl::Status BuildTable(const LoaderOptions& options, syscalls::DescriptorTable*
       absl::StatusOr<imc::ConnectedSocket> socket =
           imc::ConnectedSocket::FromHostSocket(std::move(fd));
       if (!socket.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            grant.flag, ": host fd ", grant.host_fd, " is not an IMC socket (AF_UNIX "
-            "SOCK_SEQPACKET)"));
+        return absl::InvalidArgumentError(absl::StrCat(grant.flag, ": host fd ", grant.host_fd,
+                                                       " is not an IMC socket (AF_UNIX "
+                                                       "SOCK_SEQPACKET)"));
       }
       descriptor = std::make_shared<syscalls::ConnectedSocketDescriptor>(*std::move(socket));
     } else {
@@ -86,22 +86,21 @@ absl::Status BuildTable(const LoaderOptions& options, syscalls::DescriptorTable*
     absl::StatusOr<imc::ConnectedSocket> bootstrap =
         imc::ConnectedSocket::FromHostSocket(std::move(fd));
     if (!bootstrap.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          flag, ": host fd ", *options.bootstrap_fd,
-          " is not an IMC socket (one end of a socketpair(AF_UNIX, SOCK_SEQPACKET))"));
+      return absl::InvalidArgumentError(
+          absl::StrCat(flag, ": host fd ", *options.bootstrap_fd,
+                       " is not an IMC socket (one end of a socketpair(AF_UNIX, SOCK_SEQPACKET))"));
     }
     ASSIGN_OR_RETURN(auto service, imc::MakeBoundSocket());
-    imc::OutgoingDescriptor address = {imc::DescriptorKind::kSocketAddress,
-                                       service.second.fd()};
+    imc::OutgoingDescriptor address = {imc::DescriptorKind::kSocketAddress, service.second.fd()};
     absl::Status sent = bootstrap->Send({{}, {&address, 1}});
     if (!sent.ok()) {
       return absl::UnavailableError(
           absl::StrCat(flag, ": cannot send the service address: ", sent.message()));
     }
-    table->InstallAt(3, std::make_shared<syscalls::BoundSocketDescriptor>(
-                            std::move(service.first)));
-    table->InstallAt(4, std::make_shared<syscalls::SocketAddressDescriptor>(
-                            std::move(service.second)));
+    table->InstallAt(3,
+                     std::make_shared<syscalls::BoundSocketDescriptor>(std::move(service.first)));
+    table->InstallAt(
+        4, std::make_shared<syscalls::SocketAddressDescriptor>(std::move(service.second)));
   }
   return absl::OkStatus();
 }
@@ -141,8 +140,7 @@ int RunLoader(const LoaderOptions& options) {
   SandboxOptions sandbox;
   sandbox.module_fd = module->get();
   sandbox.argv.push_back(options.module_path);
-  sandbox.argv.insert(sandbox.argv.end(), options.module_args.begin(),
-                      options.module_args.end());
+  sandbox.argv.insert(sandbox.argv.end(), options.module_args.begin(), options.module_args.end());
   sandbox.envp = ModuleEnvironment(options);
   sandbox.address_space_limit = options.address_space_limit;
   absl::StatusOr<SandboxedModule> child = StartSandbox(sandbox);

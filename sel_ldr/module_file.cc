@@ -34,8 +34,7 @@ absl::StatusOr<base::UniqueFd> OpenModule(const std::string& path) {
 
   Elf64_Ehdr header;
   ssize_t n = pread(fd.get(), &header, sizeof(header), 0);
-  if (n != static_cast<ssize_t>(sizeof(header)) ||
-      memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) {
+  if (n != static_cast<ssize_t>(sizeof(header)) || memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) {
     return NotAModule("not an ELF file");
   }
   if (header.e_ident[EI_CLASS] != ELFCLASS64 || header.e_ident[EI_DATA] != ELFDATA2LSB ||
@@ -45,8 +44,7 @@ absl::StatusOr<base::UniqueFd> OpenModule(const std::string& path) {
   if (header.e_type != ET_EXEC && header.e_type != ET_DYN) {
     return NotAModule("not an ELF executable (an object file or core dump?)");
   }
-  if (header.e_phentsize != sizeof(Elf64_Phdr) || header.e_phnum == 0 ||
-      header.e_phnum > 512) {
+  if (header.e_phentsize != sizeof(Elf64_Phdr) || header.e_phnum == 0 || header.e_phnum > 512) {
     return NotAModule("malformed ELF program headers");
   }
   std::vector<Elf64_Phdr> program(header.e_phnum);

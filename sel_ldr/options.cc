@@ -14,17 +14,17 @@ namespace {
 absl::Status Usage(absl::string_view message) { return absl::InvalidArgumentError(message); }
 
 struct FlagSpec {
-  char letter;              // 0 if long only.
-  const char* long_name;    // Without the leading "--".
+  char letter;            // 0 if long only.
+  const char* long_name;  // Without the leading "--".
   bool takes_value;
 };
 
 constexpr FlagSpec kFlags[] = {
-    {'h', "host-fd", true},    {'r', "read-fd", true},     {'w', "write-fd", true},
-    {'i', "imc-fd", true},     {'X', "bootstrap-fd", true}, {'E', "env", true},
-    {'p', "pass-env", false},  {'a', "allow-files", false}, {'v', "verbose", false},
-    {'q', "quiet", false},     {'f', "file", true},         {0, "memory-limit", true},
-    {0, "help", false},        {0, "version", false},
+    {'h', "host-fd", true},   {'r', "read-fd", true},      {'w', "write-fd", true},
+    {'i', "imc-fd", true},    {'X', "bootstrap-fd", true}, {'E', "env", true},
+    {'p', "pass-env", false}, {'a', "allow-files", false}, {'v', "verbose", false},
+    {'q', "quiet", false},    {'f', "file", true},         {0, "memory-limit", true},
+    {0, "help", false},       {0, "version", false},
 };
 
 absl::Status ParseGrant(const std::string& flag, const std::string& value,
@@ -37,8 +37,8 @@ absl::Status ParseGrant(const std::string& flag, const std::string& value,
     return Usage(absl::StrCat(flag, " ", value, ": expected d:D (module descriptor:host fd)"));
   }
   if (d < 0 || d >= NACL_ABI_DESCRIPTOR_TABLE_SIZE) {
-    return Usage(absl::StrCat(flag, " ", value, ": module descriptor ", d,
-                              " is outside 0..", NACL_ABI_DESCRIPTOR_TABLE_SIZE - 1));
+    return Usage(absl::StrCat(flag, " ", value, ": module descriptor ", d, " is outside 0..",
+                              NACL_ABI_DESCRIPTOR_TABLE_SIZE - 1));
   }
   if (host < 0) return Usage(absl::StrCat(flag, " ", value, ": bad host fd ", host));
   for (const GrantedDescriptor& other : options->descriptors) {
@@ -68,11 +68,11 @@ absl::Status Apply(const FlagSpec& spec, const std::string& written, const std::
         return Usage(absl::StrCat(written, " ", value, ": expected a host fd number"));
       }
       if (fd < 0) {
-        return Usage(absl::StrCat(
-            written, " ", value,
-            ": there is no global service socket any more; addresses are descriptors. "
-            "Make a socketpair, pass one end as -X FD, and receive the module's "
-            "SocketAddress as a message on the other end (README: Embedding)"));
+        return Usage(
+            absl::StrCat(written, " ", value,
+                         ": there is no global service socket any more; addresses are descriptors. "
+                         "Make a socketpair, pass one end as -X FD, and receive the module's "
+                         "SocketAddress as a message on the other end (README: Embedding)"));
       }
       if (options->bootstrap_fd.has_value()) return Usage("-X given twice");
       options->bootstrap_fd = fd;

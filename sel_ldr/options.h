@@ -26,7 +26,7 @@ struct LoaderOptions {
   std::string module_path;
   std::vector<std::string> module_args;  // After the module path.
   std::vector<GrantedDescriptor> descriptors;
-  absl::optional<int> bootstrap_fd;  // -X D.
+  absl::optional<int> bootstrap_fd;                              // -X D.
   std::vector<std::pair<std::string, std::string>> environment;  // -E, in order.
   bool pass_host_environment = false;                            // -p.
   int verbosity = 0;                                             // -v, repeatable.

@@ -6,7 +6,6 @@
 #include <sched.h>
 #include <seccomp.h>
 #include <sys/mman.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -59,17 +58,17 @@ class Rules {
 void AddAllowedCalls(Rules& rules, pid_t module_pid) {
   const uint32_t allow = SCMP_ACT_ALLOW;
   // Memory. File-backed mmap goes to the supervisor (shared memory descriptors).
-  for (int nr : {SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise),
-                 SCMP_SYS(mprotect)}) {
+  for (int nr :
+       {SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(mprotect)}) {
     rules.Add(allow, nr);
   }
   rules.Add(allow, SCMP_SYS(mmap), SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS, MAP_ANONYMOUS));
   // Threads and their bookkeeping.
   rules.Add(allow, SCMP_SYS(clone), SCMP_A0(SCMP_CMP_EQ, kThreadCloneFlags));
-  for (int nr : {SCMP_SYS(set_tid_address), SCMP_SYS(set_robust_list),
-                 SCMP_SYS(get_robust_list), SCMP_SYS(rseq), SCMP_SYS(futex),
-                 SCMP_SYS(arch_prctl), SCMP_SYS(sched_yield), SCMP_SYS(sched_getaffinity),
-                 SCMP_SYS(gettid), SCMP_SYS(getpid), SCMP_SYS(exit), SCMP_SYS(exit_group)}) {
+  for (int nr : {SCMP_SYS(set_tid_address), SCMP_SYS(set_robust_list), SCMP_SYS(get_robust_list),
+                 SCMP_SYS(rseq), SCMP_SYS(futex), SCMP_SYS(arch_prctl), SCMP_SYS(sched_yield),
+                 SCMP_SYS(sched_getaffinity), SCMP_SYS(gettid), SCMP_SYS(getpid), SCMP_SYS(exit),
+                 SCMP_SYS(exit_group)}) {
     rules.Add(allow, nr);
   }
   // Signals, on this process only.
@@ -81,9 +80,9 @@ void AddAllowedCalls(Rules& rules, pid_t module_pid) {
   rules.Add(allow, SCMP_SYS(kill), SCMP_A0(SCMP_CMP_EQ, static_cast<uint64_t>(module_pid)));
   // Clocks, sleeping, randomness, identity, limits (read only).
   for (int nr : {SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(clock_nanosleep),
-                 SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(time),
-                 SCMP_SYS(getrandom), SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid),
-                 SCMP_SYS(getegid), SCMP_SYS(uname), SCMP_SYS(getrlimit)}) {
+                 SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(time), SCMP_SYS(getrandom),
+                 SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
+                 SCMP_SYS(uname), SCMP_SYS(getrlimit)}) {
     rules.Add(allow, nr);
   }
   rules.Add(allow, SCMP_SYS(prlimit64), SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0));
@@ -95,8 +94,8 @@ void AddAnsweredCalls(Rules& rules) {
   constexpr uint64_t kWriteFlags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND;
   rules.Add(enoent, SCMP_SYS(open), SCMP_A1(SCMP_CMP_MASKED_EQ, kWriteFlags, 0));
   rules.Add(enoent, SCMP_SYS(openat), SCMP_A2(SCMP_CMP_MASKED_EQ, kWriteFlags, 0));
-  for (int nr : {SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2),
-                 SCMP_SYS(readlink), SCMP_SYS(readlinkat), SCMP_SYS(stat), SCMP_SYS(lstat)}) {
+  for (int nr : {SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(readlink),
+                 SCMP_SYS(readlinkat), SCMP_SYS(stat), SCMP_SYS(lstat)}) {
     rules.Add(enoent, nr);
   }
   rules.Add(SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl));

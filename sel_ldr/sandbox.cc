@@ -35,9 +35,9 @@ namespace {
 // almost no syscalls at all.
 enum class Stage : uint32_t {
   kStarted = 0,
-  kPolicyReady = 1,     // Parent -> child: the BPF program is in `program`.
-  kListenerReady = 2,   // Child -> parent: `listener_fd` holds the listener.
-  kFailed = 3,          // Child -> parent: `failed_step` failed with `error`.
+  kPolicyReady = 1,    // Parent -> child: the BPF program is in `program`.
+  kListenerReady = 2,  // Child -> parent: `listener_fd` holds the listener.
+  kFailed = 3,         // Child -> parent: `failed_step` failed with `error`.
 };
 
 constexpr size_t kMaxProgram = 4096;  // Instructions (the kernel's BPF_MAXINSNS).
@@ -68,8 +68,7 @@ constexpr NamespaceFlag kNamespaceFlags[] = {
 #endif
 
 void FutexWait(std::atomic<uint32_t>* word, uint32_t value, const timespec* timeout) {
-  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT, value, timeout, nullptr,
-          0);
+  syscall(SYS_futex, reinterpret_cast<uint32_t*>(word), FUTEX_WAIT, value, timeout, nullptr, 0);
 }
 
 void FutexWake(std::atomic<uint32_t>* word) {
@@ -88,9 +87,8 @@ void FutexWake(std::atomic<uint32_t>* word) {
   _exit(125);
 }
 
-[[noreturn]] void RunChild(SharedPage* page, pid_t parent, int module_fd,
-                           char* const* argv, char* const* envp,
-                           const struct rlimit* address_space,
+[[noreturn]] void RunChild(SharedPage* page, pid_t parent, int module_fd, char* const* argv,
+                           char* const* envp, const struct rlimit* address_space,
                            const struct rlimit* descriptors) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ChildFail(page, "prctl(PR_SET_PDEATHSIG)", errno);
   if (getppid() != parent) _exit(125);  // The supervisor already died.
@@ -129,16 +127,14 @@ void FutexWake(std::atomic<uint32_t>* word) {
   while (page->stage.load() == static_cast<uint32_t>(Stage::kStarted)) {
     FutexWait(&page->stage, static_cast<uint32_t>(Stage::kStarted), nullptr);
   }
-  struct sock_fprog program = {static_cast<unsigned short>(page->program_length),
-                               page->program};
-  long listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
-                          SECCOMP_FILTER_FLAG_NEW_LISTENER |
-                              SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV,
-                          &program);
+  struct sock_fprog program = {static_cast<unsigned short>(page->program_length), page->program};
+  long listener =
+      syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+              SECCOMP_FILTER_FLAG_NEW_LISTENER | SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, &program);
   if (listener < 0 && errno == EINVAL) {
     // Kernels before 5.19: without killable waits, a signal can interrupt a served call.
-    listener = syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER,
-                       &program);
+    listener =
+        syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &program);
   }
   if (listener < 0) ChildFail(page, "seccomp(SECCOMP_SET_MODE_FILTER)", errno);
   page->listener_fd = static_cast<int32_t>(listener);
@@ -185,12 +181,11 @@ std::string DescribeStartupFailure(const SandboxedModule& module) {
 }
 
 absl::StatusOr<SandboxedModule> StartSandbox(const SandboxOptions& options) {
-  void* mapping = mmap(nullptr, sizeof(SharedPage), PROT_READ | PROT_WRITE,
-                       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  void* mapping =
+      mmap(nullptr, sizeof(SharedPage), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (mapping == MAP_FAILED) return base::ErrnoStatus(errno, "mmap shared page");
   auto* page = new (mapping) SharedPage();
-  std::shared_ptr<void> page_owner(mapping,
-                                   [](void* p) { munmap(p, sizeof(SharedPage)); });
+  std::shared_ptr<void> page_owner(mapping, [](void* p) { munmap(p, sizeof(SharedPage)); });
 
   // Everything the child needs is prepared before fork: it may not allocate.
   std::vector<char*> argv = CStrings(options.argv);
@@ -236,11 +231,11 @@ absl::StatusOr<SandboxedModule> StartSandbox(const SandboxOptions& options) {
   absl::StatusOr<Stage> stage = AwaitStage(page, Stage::kPolicyReady, child, module.pidfd.get());
   if (!stage.ok()) return kill_child(stage.status());
   if (*stage == Stage::kFailed) {
-    return kill_child(base::ErrnoStatus(
-        page->error, absl::StrCat("sandbox setup: ", page->failed_step)));
+    return kill_child(
+        base::ErrnoStatus(page->error, absl::StrCat("sandbox setup: ", page->failed_step)));
   }
-  module.listener.reset(static_cast<int>(
-      syscall(SYS_pidfd_getfd, module.pidfd.get(), page->listener_fd, 0)));
+  module.listener.reset(
+      static_cast<int>(syscall(SYS_pidfd_getfd, module.pidfd.get(), page->listener_fd, 0)));
   if (!module.listener.valid()) {
     return kill_child(base::ErrnoStatus(errno, "pidfd_getfd(seccomp listener)"));
   }

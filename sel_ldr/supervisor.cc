@@ -372,9 +372,9 @@ Supervisor::Response Supervisor::ServeMmap(const seccomp_notif& notification) {
     return response;
   }
   const int flags = IntArg(notification.data.args[3]) & ~kHarmlessMmapFlags;
-  response.value = syscalls::CheckSharedMemoryMap(
-      *descriptor, notification.data.args[1], IntArg(notification.data.args[2]), flags,
-      static_cast<int64_t>(notification.data.args[5]));
+  response.value = syscalls::CheckSharedMemoryMap(*descriptor, notification.data.args[1],
+                                                  IntArg(notification.data.args[2]), flags,
+                                                  static_cast<int64_t>(notification.data.args[5]));
   if (response.value != 0) return response;
   // The module's own mmap then runs in the kernel, on the memfd put at the descriptor's
   // number. mmap has no pointer arguments: nothing the kernel reads can change under us.
@@ -401,8 +401,8 @@ Supervisor::Response Supervisor::ServeClose(const seccomp_notif& notification,
                                             const syscalls::CallContext& context) {
   syscalls::SyscallArgs args = {{notification.data.args[0], 0, 0, 0, 0, 0}};
   Response response;
-  response.value = syscalls::SyscallTable::LinuxDescriptorCalls().Dispatch(context, SYS_close,
-                                                                          args);
+  response.value =
+      syscalls::SyscallTable::LinuxDescriptorCalls().Dispatch(context, SYS_close, args);
   const int fd = IntArg(notification.data.args[0]);
   std::lock_guard<std::mutex> lock(mu_);
   if (response.value == 0 && mirrored_fds_.erase(fd) != 0) {
@@ -416,8 +416,8 @@ Supervisor::Response Supervisor::Violation(const seccomp_notif& notification) {
   const long nr = notification.data.nr;
   std::string what;
   if (notification.data.arch != AUDIT_ARCH_X86_64) {
-    what = absl::StrCat("foreign architecture 0x", absl::Hex(notification.data.arch), " (", nr,
-                        ")");
+    what =
+        absl::StrCat("foreign architecture 0x", absl::Hex(notification.data.arch), " (", nr, ")");
   } else if ((nr == SYS_execve || nr == SYS_execveat) && exec_done_.load()) {
     what = absl::StrCat(SyscallName(nr), " (", nr, "): a second exec");
   } else {
@@ -437,8 +437,8 @@ Supervisor::Response Supervisor::Violation(const seccomp_notif& notification) {
 void Supervisor::Trace(const seccomp_notif& notification, const char* name,
                        const Response& response) {
   const uint64_t nr = static_cast<uint64_t>(notification.data.nr);
-  const bool nacl = nr >= NACL_ABI_SYSCALL_BASE &&
-                    nr < NACL_ABI_SYSCALL_BASE + NACL_ABI_SYSCALL_COUNT;
+  const bool nacl =
+      nr >= NACL_ABI_SYSCALL_BASE && nr < NACL_ABI_SYSCALL_BASE + NACL_ABI_SYSCALL_COUNT;
   std::vector<std::string> args;
   for (int i = 0; i < TraceArity(nacl, nacl ? nr - NACL_ABI_SYSCALL_BASE : nr); ++i) {
     args.push_back(absl::StrCat("0x", absl::Hex(notification.data.args[i])));

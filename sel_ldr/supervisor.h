@@ -54,8 +54,7 @@ struct SupervisorOptions {
 class Supervisor : public syscalls::ModuleControl {
  public:
   // Serves `module` with `table`, which the module's descriptors live in.
-  Supervisor(SandboxedModule module, syscalls::DescriptorTable* table,
-             SupervisorOptions options);
+  Supervisor(SandboxedModule module, syscalls::DescriptorTable* table, SupervisorOptions options);
   ~Supervisor() override;
 
   // Lets the module exec, serves it until it exits, and returns how it ended. Afterwards no
@@ -101,13 +100,13 @@ class Supervisor : public syscalls::ModuleControl {
   std::condition_variable workers_changed_;
   std::condition_variable receiver_free_;
   std::vector<std::unique_ptr<Worker>> workers_;  // Guarded by mu_.
-  bool receiver_taken_ = false;                    // Guarded by mu_.
-  int idle_workers_ = 0;                           // Guarded by mu_: waiting to receive.
-  int live_workers_ = 0;                           // Guarded by mu_.
-  bool exit_requested_ = false;                    // Guarded by mu_.
-  int exit_status_ = 0;                            // Guarded by mu_.
-  std::string violation_;                          // Guarded by mu_.
-  std::set<int> mirrored_fds_;                     // Guarded by mu_.
+  bool receiver_taken_ = false;                   // Guarded by mu_.
+  int idle_workers_ = 0;                          // Guarded by mu_: waiting to receive.
+  int live_workers_ = 0;                          // Guarded by mu_.
+  bool exit_requested_ = false;                   // Guarded by mu_.
+  int exit_status_ = 0;                           // Guarded by mu_.
+  std::string violation_;                         // Guarded by mu_.
+  std::set<int> mirrored_fds_;                    // Guarded by mu_.
 };
 
 }  // namespace sel_ldr

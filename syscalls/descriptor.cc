@@ -11,8 +11,8 @@ namespace syscalls {
 namespace {
 
 absl::Status Unsupported(const Descriptor& descriptor, const char* operation) {
-  return base::ErrnoStatus(EINVAL, absl::StrCat(operation, " on a ",
-                                                DescriptorTypeName(descriptor.type())));
+  return base::ErrnoStatus(
+      EINVAL, absl::StrCat(operation, " on a ", DescriptorTypeName(descriptor.type())));
 }
 
 uint32_t ModeKind(DescriptorType type) {
@@ -67,8 +67,7 @@ absl::StatusOr<size_t> Descriptor::SendMessage(const CallContext&, absl::Span<co
 }
 
 absl::StatusOr<ReceivedImcMessage> Descriptor::ReceiveMessage(const CallContext&,
-                                                              absl::Span<uint8_t>, size_t,
-                                                              bool) {
+                                                              absl::Span<uint8_t>, size_t, bool) {
   return Unsupported(*this, "imc_recvmsg");
 }
 
@@ -88,13 +87,9 @@ absl::StatusOr<nacl_abi_stat> Descriptor::Stat() const {
   return st;
 }
 
-absl::optional<imc::OutgoingDescriptor> Descriptor::ForTransfer() const {
-  return absl::nullopt;
-}
+absl::optional<imc::OutgoingDescriptor> Descriptor::ForTransfer() const { return absl::nullopt; }
 
-absl::optional<std::pair<int, size_t>> Descriptor::SharedMemoryFd() const {
-  return absl::nullopt;
-}
+absl::optional<std::pair<int, size_t>> Descriptor::SharedMemoryFd() const { return absl::nullopt; }
 
 void Descriptor::RemoveSlot() {
   if (slots_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;

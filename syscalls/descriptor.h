@@ -77,8 +77,7 @@ class Descriptor {
   // read: returns the bytes read into `buffer` (0 at end of file). Default: EINVAL.
   virtual absl::StatusOr<size_t> Read(const CallContext& context, absl::Span<uint8_t> buffer);
   // write: returns the bytes written. Default: EINVAL.
-  virtual absl::StatusOr<size_t> Write(const CallContext& context,
-                                       absl::Span<const uint8_t> data);
+  virtual absl::StatusOr<size_t> Write(const CallContext& context, absl::Span<const uint8_t> data);
   // fstat. Default: the type's NaCl st_mode kind, read-write for the owner.
   virtual absl::StatusOr<nacl_abi_stat> Stat() const;
   // What to send when this descriptor travels in a message; nullopt if it may not travel
@@ -117,7 +116,7 @@ class Descriptor {
   const DescriptorType type_;
   std::atomic<int> slots_{0};
   mutable std::mutex mu_;
-  bool closed_ = false;  // Guarded by mu_.
+  bool closed_ = false;                                    // Guarded by mu_.
   mutable std::vector<const imc::Cancellation*> waiters_;  // Guarded by mu_.
 };
 

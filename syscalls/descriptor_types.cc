@@ -137,9 +137,9 @@ absl::StatusOr<size_t> HostIoDescriptor::Write(const CallContext& context,
                            [&] { return ::write(fd_.get(), data.data(), data.size()); });
 }
 
-absl::StatusOr<size_t> HostIoDescriptor::TransferWhenReady(
-    const CallContext& context, short events, const char* what,
-    absl::FunctionRef<ssize_t()> transfer) {
+absl::StatusOr<size_t> HostIoDescriptor::TransferWhenReady(const CallContext& context, short events,
+                                                           const char* what,
+                                                           absl::FunctionRef<ssize_t()> transfer) {
   BlockingCall call(*this, context, /*nonblocking=*/false);
   const imc::WaitOptions& wait = call.wait();
   for (;;) {
@@ -197,8 +197,7 @@ absl::StatusOr<DescriptorRef> FromIncoming(imc::IncomingDescriptor incoming) {
       return DescriptorRef(std::make_shared<DataOnlySocketDescriptor>(
           imc::DataOnlySocket::Adopt(std::move(incoming.fd))));
     case imc::DescriptorKind::kSharedMemory: {
-      ASSIGN_OR_RETURN(imc::SharedMemory memory,
-                       imc::SharedMemory::FromFd(std::move(incoming.fd)));
+      ASSIGN_OR_RETURN(imc::SharedMemory memory, imc::SharedMemory::FromFd(std::move(incoming.fd)));
       return DescriptorRef(std::make_shared<SharedMemoryDescriptor>(std::move(memory)));
     }
     case imc::DescriptorKind::kHostIo: {

@@ -47,11 +47,9 @@ class SocketAddressDescriptor final : public Descriptor {
 template <typename Socket, DescriptorType kType>
 class MessageSocketDescriptor : public Descriptor {
  public:
-  explicit MessageSocketDescriptor(Socket socket)
-      : Descriptor(kType), socket_(std::move(socket)) {}
+  explicit MessageSocketDescriptor(Socket socket) : Descriptor(kType), socket_(std::move(socket)) {}
 
-  absl::StatusOr<size_t> SendMessage(const CallContext& context,
-                                     absl::Span<const uint8_t> data,
+  absl::StatusOr<size_t> SendMessage(const CallContext& context, absl::Span<const uint8_t> data,
                                      absl::Span<const DescriptorRef> descriptors,
                                      bool nonblocking) override;
   absl::StatusOr<ReceivedImcMessage> ReceiveMessage(const CallContext& context,
@@ -103,8 +101,7 @@ class HostIoDescriptor final : public Descriptor {
   static Access AccessOf(int fd);
 
   absl::StatusOr<size_t> Read(const CallContext& context, absl::Span<uint8_t> buffer) override;
-  absl::StatusOr<size_t> Write(const CallContext& context,
-                               absl::Span<const uint8_t> data) override;
+  absl::StatusOr<size_t> Write(const CallContext& context, absl::Span<const uint8_t> data) override;
   absl::StatusOr<nacl_abi_stat> Stat() const override;
   absl::optional<imc::OutgoingDescriptor> ForTransfer() const override;
 
@@ -113,8 +110,7 @@ class HostIoDescriptor final : public Descriptor {
  private:
   // Runs `transfer` (a read or write of the fd) once the fd is ready for `events`.
   absl::StatusOr<size_t> TransferWhenReady(const CallContext& context, short events,
-                                           const char* what,
-                                           absl::FunctionRef<ssize_t()> transfer);
+                                           const char* what, absl::FunctionRef<ssize_t()> transfer);
 
   base::UniqueFd fd_;
   Access access_;

@@ -56,7 +56,7 @@ int64_t InstallPair(const CallContext& context, DescriptorRef first, DescriptorR
 struct MessageLayout {
   NaClAbiNaClImcMsgHdr header;
   absl::InlinedVector<UntrustedRange, 8> iov;
-  size_t total = 0;         // Sum of the iov lengths, saturated at SIZE_MAX.
+  size_t total = 0;  // Sum of the iov lengths, saturated at SIZE_MAX.
 };
 
 int64_t CopyInLayout(const CallContext& context, uint64_t header_address, MessageLayout* out) {
@@ -94,8 +94,8 @@ int64_t SysClose(const CallContext& context, const SyscallArgs& args) {
   return context.table->Close(IntArg(args.arg[0]));
 }
 
-int64_t ReadIntoRanges(const CallContext& context, int d,
-                       absl::Span<const UntrustedRange> ranges, size_t total) {
+int64_t ReadIntoRanges(const CallContext& context, int d, absl::Span<const UntrustedRange> ranges,
+                       size_t total) {
   DescriptorRef descriptor = context.table->Get(d);
   if (descriptor == nullptr) return -NACL_ABI_EBADF;
   if (!context.memory->CheckWritable(ranges)) return -NACL_ABI_EFAULT;
@@ -106,8 +106,8 @@ int64_t ReadIntoRanges(const CallContext& context, int d,
   return static_cast<int64_t>(*got);
 }
 
-int64_t WriteFromRanges(const CallContext& context, int d,
-                        absl::Span<const UntrustedRange> ranges, size_t total) {
+int64_t WriteFromRanges(const CallContext& context, int d, absl::Span<const UntrustedRange> ranges,
+                        size_t total) {
   DescriptorRef descriptor = context.table->Get(d);
   if (descriptor == nullptr) return -NACL_ABI_EBADF;
   std::vector<uint8_t> data(total);
@@ -138,8 +138,8 @@ int64_t SysFstat(const CallContext& context, const SyscallArgs& args) {
   return 0;
 }
 
-int64_t CheckSharedMemoryMap(const Descriptor& descriptor, uint64_t length, int prot,
-                             int flags, int64_t offset) {
+int64_t CheckSharedMemoryMap(const Descriptor& descriptor, uint64_t length, int prot, int flags,
+                             int64_t offset) {
   absl::optional<std::pair<int, size_t>> memory = descriptor.SharedMemoryFd();
   if (!memory.has_value()) return -NACL_ABI_ENODEV;  // Not a mappable descriptor.
   const size_t size = memory->second;
@@ -147,8 +147,8 @@ int64_t CheckSharedMemoryMap(const Descriptor& descriptor, uint64_t length, int 
   if (length == 0 || (prot & ~(NACL_ABI_PROT_READ | NACL_ABI_PROT_WRITE)) != 0 ||
       (sharing != NACL_ABI_MAP_SHARED && sharing != NACL_ABI_MAP_PRIVATE) ||
       (flags & ~(NACL_ABI_MAP_SHARED | NACL_ABI_MAP_PRIVATE | NACL_ABI_MAP_FIXED)) != 0 ||
-      offset < 0 || offset % NACL_ABI_MAP_PAGESIZE != 0 ||
-      static_cast<uint64_t>(offset) > size || length > size - static_cast<uint64_t>(offset)) {
+      offset < 0 || offset % NACL_ABI_MAP_PAGESIZE != 0 || static_cast<uint64_t>(offset) > size ||
+      length > size - static_cast<uint64_t>(offset)) {
     return -NACL_ABI_EINVAL;
   }
   return 0;
@@ -232,8 +232,7 @@ int64_t SysImcSendmsg(const CallContext& context, const SyscallArgs& args) {
     return -NACL_ABI_EFAULT;
   }
   const bool nonblocking = (IntArg(args.arg[2]) & NACL_ABI_IMC_NONBLOCK) != 0;
-  absl::StatusOr<size_t> sent =
-      descriptor->SendMessage(context, data, descriptors, nonblocking);
+  absl::StatusOr<size_t> sent = descriptor->SendMessage(context, data, descriptors, nonblocking);
   if (!sent.ok()) return Errno(sent.status());
   return static_cast<int64_t>(*sent);
 }

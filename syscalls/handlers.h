@@ -24,19 +24,19 @@ class Descriptor;
 // PROT_WRITE, MAP_SHARED, MAP_PRIVATE and MAP_FIXED): it must be SharedMemory, readable or
 // writable but not executable, shared or private, and inside the object, at a 64 KiB offset.
 // Returns 0, or -ENODEV for another descriptor type, or -EINVAL.
-int64_t CheckSharedMemoryMap(const Descriptor& descriptor, uint64_t length, int prot,
-                             int flags, int64_t offset);
+int64_t CheckSharedMemoryMap(const Descriptor& descriptor, uint64_t length, int prot, int flags,
+                             int64_t offset);
 
 // read(2) in either ABI: reads at most `total` bytes (the ranges' sum) from descriptor `d`
 // into the module's `ranges`, which are checked writable first, so that a bad buffer loses no
 // input. Returns the bytes read or a negated errno.
-int64_t ReadIntoRanges(const CallContext& context, int d,
-                       absl::Span<const UntrustedRange> ranges, size_t total);
+int64_t ReadIntoRanges(const CallContext& context, int d, absl::Span<const UntrustedRange> ranges,
+                       size_t total);
 
 // write(2) in either ABI: writes the `total` bytes of the module's `ranges` to descriptor `d`.
 // Returns the bytes written or a negated errno.
-int64_t WriteFromRanges(const CallContext& context, int d,
-                        absl::Span<const UntrustedRange> ranges, size_t total);
+int64_t WriteFromRanges(const CallContext& context, int d, absl::Span<const UntrustedRange> ranges,
+                        size_t total);
 
 int64_t SysNull(const CallContext& context, const SyscallArgs& args);
 int64_t SysDup(const CallContext& context, const SyscallArgs& args);

@@ -141,8 +141,7 @@ NACL_ABI_STATIC_ASSERT(offsetof(struct NaClAbiNaClImcMsgIoVec, length) == 8, "io
 NACL_ABI_STATIC_ASSERT(sizeof(struct NaClAbiNaClImcMsgHdr) == 40, "header layout");
 NACL_ABI_STATIC_ASSERT(offsetof(struct NaClAbiNaClImcMsgHdr, iov_length) == 8, "header layout");
 NACL_ABI_STATIC_ASSERT(offsetof(struct NaClAbiNaClImcMsgHdr, descv) == 16, "header layout");
-NACL_ABI_STATIC_ASSERT(offsetof(struct NaClAbiNaClImcMsgHdr, desc_length) == 24,
-                       "header layout");
+NACL_ABI_STATIC_ASSERT(offsetof(struct NaClAbiNaClImcMsgHdr, desc_length) == 24, "header layout");
 NACL_ABI_STATIC_ASSERT(offsetof(struct NaClAbiNaClImcMsgHdr, flags) == 32, "header layout");
 NACL_ABI_STATIC_ASSERT(sizeof(struct nacl_abi_stat) == 104, "stat layout");
 NACL_ABI_STATIC_ASSERT(offsetof(struct nacl_abi_stat, nacl_abi_st_mode) == 16, "stat layout");

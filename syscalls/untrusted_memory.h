@@ -77,8 +77,7 @@ class ProcessMemory : public UntrustedMemory {
   bool Read(uint64_t address, void* out, size_t size) override;
   bool Write(uint64_t address, const void* data, size_t size) override;
   bool Gather(absl::Span<const UntrustedRange> ranges, void* out) override;
-  bool Scatter(absl::Span<const UntrustedRange> ranges, const void* data,
-               size_t size) override;
+  bool Scatter(absl::Span<const UntrustedRange> ranges, const void* data, size_t size) override;
 
   pid_t pid() const { return pid_; }
 

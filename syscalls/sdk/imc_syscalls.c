@@ -4,7 +4,6 @@
  * and -1.
  */
 #include <errno.h>
-
 #include <nacl/imc_syscalls.h>
 #include <nacl/syscalls.h>
 
@@ -15,8 +14,8 @@ static long Call(int number, long a0, long a1, long a2, long a3, long a4, long a
   long result;
   __asm__ volatile("syscall"
                    : "=a"(result)
-                   : "0"((long)NACL_ABI_SYSCALL_BASE + number), "D"(a0), "S"(a1), "d"(a2),
-                     "r"(r10), "r"(r8), "r"(r9)
+                   : "0"((long)NACL_ABI_SYSCALL_BASE + number), "D"(a0), "S"(a1), "d"(a2), "r"(r10),
+                     "r"(r8), "r"(r9)
                    : "rcx", "r11", "memory");
   if (result < 0 && result > -4096) {
     errno = (int)-result;

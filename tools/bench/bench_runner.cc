@@ -298,8 +298,8 @@ absl::StatusOr<BenchRow> RunComparison(Comparison& comparison, const RunOptions&
       if (!status.ok()) break;
       samples[side].push_back(*figure);
       if (options.verbose) {
-        fprintf(stderr, "  %s rep %d %-8s %s %s\n", comparison.name.c_str(), rep,
-                side_names[side], FormatFigure(samples[side].back()).c_str(), row.unit.c_str());
+        fprintf(stderr, "  %s rep %d %-8s %s %s\n", comparison.name.c_str(), rep, side_names[side],
+                FormatFigure(samples[side].back()).c_str(), row.unit.c_str());
       }
     }
   }

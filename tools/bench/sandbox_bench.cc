@@ -44,9 +44,9 @@
 #include "base/status_macros.h"
 #include "base/unique_fd.h"
 #include "imc/imc.h"
+#include "sel_ldr/seccomp_unotify.h"
 #include "syscalls/nacl_abi.h"
 #include "tools/bench/bench_runner.h"
-#include "sel_ldr/seccomp_unotify.h"
 #include "tools/bench/sandbox_bench_process.h"
 
 namespace {

@@ -67,14 +67,14 @@ int main() {
   absl::StatusOr<launcher::Module> module = launcher::Module::Launch(std::move(options));
   if (!module.ok()) return Fail("launch the echo module", module.status());
   absl::Duration launch_time = absl::Now() - start;
-  printf("1. launched echo_server.nexe under sel_ldr (pid %d) in %s;\n"
-         "   its service SocketAddress arrived over the -X bootstrap channel\n",
-         module->pid(), Micros(launch_time).c_str());
+  printf(
+      "1. launched echo_server.nexe under sel_ldr (pid %d) in %s;\n"
+      "   its service SocketAddress arrived over the -X bootstrap channel\n",
+      module->pid(), Micros(launch_time).c_str());
 
   // 2. Connect through the address: the only way to reach the module.
   start = absl::Now();
-  absl::StatusOr<imc::ConnectedSocket> connection =
-      module->Connect(absl::Now() + absl::Seconds(5));
+  absl::StatusOr<imc::ConnectedSocket> connection = module->Connect(absl::Now() + absl::Seconds(5));
   if (!connection.ok()) return Fail("connect", connection.status());
   printf("2. connected through the SocketAddress (confirmed: the module accepted) in %s\n",
          Micros(absl::Now() - start).c_str());
@@ -116,19 +116,20 @@ int main() {
   (void)!read(pipe_fds[0], got, sizeof(got));
   close(pipe_fds[0]);
   close(pipe_fds[1]);
-  printf("4. sent our pipe's write end to the module as a %s descriptor; it came back in %s\n"
-         "   and writing to what came back reached our pipe: \"%s\"\n",
-         imc::DescriptorKindName(back->descriptors[0].kind), Micros(descriptor_time).c_str(),
-         got);
+  printf(
+      "4. sent our pipe's write end to the module as a %s descriptor; it came back in %s\n"
+      "   and writing to what came back reached our pipe: \"%s\"\n",
+      imc::DescriptorKindName(back->descriptors[0].kind), Micros(descriptor_time).c_str(), got);
 
   // 5. The module serves until nobody can connect any more.
   connection = absl::CancelledError("closed by the demo");  // Destroys the socket.
   module->CloseAddress();
   absl::StatusOr<launcher::ModuleExit> exit = module->Wait(absl::Now() + absl::Seconds(5));
   if (!exit.ok()) return Fail("wait for the echo module", exit.status());
-  printf("5. closed the connection and our copy of the address: nobody can reach the module\n"
-         "   any more, so its accept failed and it exited with status %d\n",
-         exit->status);
+  printf(
+      "5. closed the connection and our copy of the address: nobody can reach the module\n"
+      "   any more, so its accept failed and it exited with status %d\n",
+      exit->status);
 
   // 6. No files: a module that tries.
   launcher::LaunchOptions probe_options;
@@ -153,8 +154,9 @@ int main() {
     return Fail("file_probe", absl::InternalError("the module reached the file system"));
   }
 
-  printf("\nall steps passed (launch %s, confirmed connect, 1000 round trips, descriptor "
-         "round trip, no file access)\n",
-         Micros(launch_time).c_str());
+  printf(
+      "\nall steps passed (launch %s, confirmed connect, 1000 round trips, descriptor "
+      "round trip, no file access)\n",
+      Micros(launch_time).c_str());
   return 0;
 }

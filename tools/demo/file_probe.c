@@ -11,8 +11,7 @@ int main(int argc, char **argv) {
   const char *read_path = argc > 1 ? argv[1] : "/etc/passwd";
   const char *create_path = argc > 2 ? argv[2] : "/tmp/sel_ldr_demo_file";
   int fd = open(read_path, O_RDONLY);
-  printf("open(\"%s\", O_RDONLY) = %d (%s)\n", read_path, fd,
-         fd < 0 ? strerror(errno) : "opened!");
+  printf("open(\"%s\", O_RDONLY) = %d (%s)\n", read_path, fd, fd < 0 ? strerror(errno) : "opened!");
   fflush(stdout);
   fd = open(create_path, O_WRONLY | O_CREAT, 0600);
   /* Not reached: the loader ends the module at the call above. */

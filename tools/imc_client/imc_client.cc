@@ -156,8 +156,8 @@ void PrintReply(const std::string& data, imc::ReceivedMessage& message) {
       struct stat st;
       if (fstat(d.fd.get(), &st) == 0) {
         std::cout << " " << st.st_size << " bytes";
-        void* view = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED,
-                          d.fd.get(), 0);
+        void* view =
+            mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED, d.fd.get(), 0);
         if (view != MAP_FAILED) {
           std::cout << ": \"" << static_cast<const char*>(view) << "\"";
           munmap(view, static_cast<size_t>(st.st_size));
@@ -200,8 +200,8 @@ class Session {
       std::string path(absl::StripPrefix(line, "/fd "));
       base::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
       if (!fd.valid()) return base::ErrnoStatus(errno, absl::StrCat("open ", path));
-      absl::Status done = Exchange(absl::StrCat("fd ", path),
-                                   {{imc::DescriptorKind::kHostIo, fd.get()}});
+      absl::Status done =
+          Exchange(absl::StrCat("fd ", path), {{imc::DescriptorKind::kHostIo, fd.get()}});
       if (!done.ok()) return done;
       return true;
     }
@@ -212,8 +212,7 @@ class Session {
       if (pwrite(memory->fd(), text.c_str(), text.size() + 1, 0) < 0) {
         return base::ErrnoStatus(errno, "write shared memory");
       }
-      absl::Status done =
-          Exchange("shm", {{imc::DescriptorKind::kSharedMemory, memory->fd()}});
+      absl::Status done = Exchange("shm", {{imc::DescriptorKind::kSharedMemory, memory->fd()}});
       if (!done.ok()) return done;
       return true;
     }

@@ -73,8 +73,8 @@ absl::Status ModuleExit::ToStatus() const {
     case 0:
       return absl::OkStatus();
     case 159:
-      return absl::PermissionDeniedError(absl::StrCat("the module broke the sandbox policy",
-                                                      detail));
+      return absl::PermissionDeniedError(
+          absl::StrCat("the module broke the sandbox policy", detail));
     case 125:
       return absl::InternalError(absl::StrCat("sel_ldr could not set up the sandbox", detail));
     case 126:
@@ -146,10 +146,11 @@ struct Module::State {
     struct pollfd exited = {pidfd.get(), POLLIN, 0};
     for (;;) {
       absl::Duration left = deadline - absl::Now();
-      int timeout = deadline == absl::InfiniteFuture()
-                        ? -1
-                        : static_cast<int>(std::max<int64_t>(
-                              0, absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)))));
+      int timeout =
+          deadline == absl::InfiniteFuture()
+              ? -1
+              : static_cast<int>(std::max<int64_t>(
+                    0, absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)))));
       int ready = poll(&exited, 1, timeout);
       if (ready < 0 && errno == EINTR) continue;
       if (ready < 0) return base::ErrnoStatus(errno, "poll(sel_ldr pidfd)");
@@ -210,9 +211,10 @@ absl::StatusOr<std::string> FindSelLdr() {
       if (consider(path)) return path;
     }
   }
-  return absl::NotFoundError(absl::StrCat("sel_ldr not found; tried $SEL_LDR, runfiles, "
-                                          "bazel-bin and PATH: ",
-                                          absl::StrJoin(tried, ", ")));
+  return absl::NotFoundError(
+      absl::StrCat("sel_ldr not found; tried $SEL_LDR, runfiles, "
+                   "bazel-bin and PATH: ",
+                   absl::StrJoin(tried, ", ")));
 }
 
 Module::Module(std::unique_ptr<State> state) : state_(std::move(state)) {}
@@ -229,8 +231,8 @@ absl::StatusOr<Module> Module::Launch(LaunchOptions options) {
   }
   struct stat st;
   if (stat(options.module_path.c_str(), &st) != 0) {
-    return absl::NotFoundError(absl::StrCat("module not found: ", options.module_path, ": ",
-                                            strerror(errno)));
+    return absl::NotFoundError(
+        absl::StrCat("module not found: ", options.module_path, ": ", strerror(errno)));
   }
 
   int pair[2];
@@ -244,8 +246,7 @@ absl::StatusOr<Module> Module::Launch(LaunchOptions options) {
 
   auto state = std::make_unique<State>();
   // The child's fds 0..: stdin, stdout, stderr, the bootstrap end, then the grants.
-  std::vector<int> sources = {dev_null.get(), STDOUT_FILENO, STDERR_FILENO,
-                              child_bootstrap.get()};
+  std::vector<int> sources = {dev_null.get(), STDOUT_FILENO, STDERR_FILENO, child_bootstrap.get()};
   base::UniqueFd child_out, child_err;
   auto make_pipe = [](base::UniqueFd* read_end, base::UniqueFd* write_end) -> absl::Status {
     int fds[2];
@@ -341,15 +342,15 @@ absl::StatusOr<Module> Module::Launch(LaunchOptions options) {
   absl::StatusOr<imc::ReceivedMessage> hello = channel->Receive({}, 1, wait);
   if (!hello.ok()) {
     if (base::ErrnoOf(hello.status()) == ETIMEDOUT) {
-      return absl::DeadlineExceededError(absl::StrCat(
-          "sel_ldr sent no service address within ", absl::FormatDuration(options.start_timeout)));
+      return absl::DeadlineExceededError(absl::StrCat("sel_ldr sent no service address within ",
+                                                      absl::FormatDuration(options.start_timeout)));
     }
     // sel_ldr closed the channel: it refused the module or failed to start it.
     RETURN_IF_ERROR(state->Reap(absl::Now() + absl::Seconds(5)));
     absl::Status ended = state->exit.ToStatus();
-    return absl::FailedPreconditionError(absl::StrCat(
-        "sel_ldr did not start the module (exit status ", state->exit.status, "): ",
-        ended.ok() ? "it exited" : ended.message()));
+    return absl::FailedPreconditionError(
+        absl::StrCat("sel_ldr did not start the module (exit status ", state->exit.status,
+                     "): ", ended.ok() ? "it exited" : ended.message()));
   }
   if (hello->descriptors.size() != 1 ||
       hello->descriptors[0].kind != imc::DescriptorKind::kSocketAddress) {

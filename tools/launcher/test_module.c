@@ -8,12 +8,11 @@
  *   violate    try to create a file (a policy violation)
  */
 #include <fcntl.h>
+#include <nacl/imc_syscalls.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include <nacl/imc_syscalls.h>
 
 static int Echo(void) {
   int connection = imc_accept(3);
@@ -24,7 +23,7 @@ static int Echo(void) {
     struct NaClAbiNaClImcMsgIoVec iov = {buffer, sizeof(buffer)};
     struct NaClAbiNaClImcMsgHdr message = {&iov, 1, descriptors, NACL_ABI_IMC_DESC_MAX, 0};
     int n = imc_recvmsg(connection, &message, 0);
-    if (n < 0) return 0;  /* The peer closed. */
+    if (n < 0) return 0; /* The peer closed. */
     iov.length = (size_t)n;
     if (imc_sendmsg(connection, &message, 0) < 0) return 11;
     for (size_t i = 0; i < message.desc_length; ++i) {

@@ -5,9 +5,8 @@
 #ifndef NACL_IMC_SYSCALLS_H_
 #define NACL_IMC_SYSCALLS_H_
 
-#include <stddef.h>
-
 #include <nacl/imc_types.h>
+#include <stddef.h>
 
 #ifdef __cplusplus
 extern "C" {

@@ -6,10 +6,9 @@
 #ifndef NACL_SYSCALLS_H_
 #define NACL_SYSCALLS_H_
 
+#include <nacl/nacl_abi.h>
 #include <stddef.h>
 #include <sys/types.h>
-
-#include <nacl/nacl_abi.h>
 
 #ifdef __cplusplus
 extern "C" {
