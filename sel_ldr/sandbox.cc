@@ -37,7 +37,8 @@ enum class Stage : uint32_t {
   kStarted = 0,
   kPolicyReady = 1,    // Parent -> child: the BPF program is in `program`.
   kListenerReady = 2,  // Child -> parent: `listener_fd` holds the listener.
-  kFailed = 3,         // Child -> parent: `failed_step` failed with `error`.
+  kListenerTaken = 3,  // Parent -> child: the parent has its copy; the child may exec.
+  kFailed = 4,         // Child -> parent: `failed_step` failed with `error`.
 };
 
 constexpr size_t kMaxProgram = 4096;  // Instructions (the kernel's BPF_MAXINSNS).
@@ -87,9 +88,20 @@ void FutexWake(std::atomic<uint32_t>* word) {
   _exit(125);
 }
 
-[[noreturn]] void RunChild(SharedPage* page, pid_t parent, int module_fd, char* const* argv,
-                           char* const* envp, const struct rlimit* address_space,
-                           const struct rlimit* descriptors) {
+// How the child reaches the module's exec. The module fd moves to `exec_fd`, a number at or
+// above the module's RLIMIT_NOFILE, so that no fd the module could ever get (the supervisor
+// puts memfds at descriptor numbers, below the limit) can take that number once the exec
+// closed it: the filter allows exactly execveat(exec_fd, "", ..., AT_EMPTY_PATH), and after
+// the exec that call can only fail.
+struct ExecPlan {
+  int module_fd;
+  int exec_fd;
+  struct rlimit room;         // RLIMIT_NOFILE while moving the fd: room for exec_fd.
+  struct rlimit descriptors;  // RLIMIT_NOFILE of the module: exec_fd and above are out.
+};
+
+[[noreturn]] void RunChild(SharedPage* page, pid_t parent, const ExecPlan& exec, char* const* argv,
+                           char* const* envp, const struct rlimit* address_space) {
   if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ChildFail(page, "prctl(PR_SET_PDEATHSIG)", errno);
   if (getppid() != parent) _exit(125);  // The supervisor already died.
   // Nothing the loader holds may reach the module: every fd closes at exec.
@@ -112,9 +124,13 @@ void FutexWake(std::atomic<uint32_t>* word) {
   if (setrlimit(RLIMIT_FSIZE, &no_files_written) != 0) {
     ChildFail(page, "setrlimit(RLIMIT_FSIZE)", errno);
   }
+  if (setrlimit(RLIMIT_NOFILE, &exec.room) != 0) ChildFail(page, "setrlimit(RLIMIT_NOFILE)", errno);
+  if (dup3(exec.module_fd, exec.exec_fd, O_CLOEXEC) != exec.exec_fd) {
+    ChildFail(page, "dup3(module fd)", errno);
+  }
   // Real fds in the module are only shared-memory objects put there for mmap, at their
   // descriptor numbers.
-  if (setrlimit(RLIMIT_NOFILE, descriptors) != 0) {
+  if (setrlimit(RLIMIT_NOFILE, &exec.descriptors) != 0) {
     ChildFail(page, "setrlimit(RLIMIT_NOFILE)", errno);
   }
   if (setrlimit(RLIMIT_AS, address_space) != 0) ChildFail(page, "setrlimit(RLIMIT_AS)", errno);
@@ -140,9 +156,14 @@ void FutexWake(std::atomic<uint32_t>* word) {
   page->listener_fd = static_cast<int32_t>(listener);
   page->stage.store(static_cast<uint32_t>(Stage::kListenerReady));
   FutexWake(&page->stage);
-  // From here the filter rules: this execveat waits for the supervisor, which allows it
-  // once. The listener and the module fd are close-on-exec.
-  syscall(SYS_execveat, module_fd, "", argv, envp, AT_EMPTY_PATH);
+  // The exec closes the listener here: wait until the parent took its copy (futex is one of
+  // the calls the filter allows).
+  while (page->stage.load() == static_cast<uint32_t>(Stage::kListenerReady)) {
+    FutexWait(&page->stage, static_cast<uint32_t>(Stage::kListenerReady), nullptr);
+  }
+  // From here the filter rules; it allows this one exec. The listener and the module fd are
+  // close-on-exec.
+  syscall(SYS_execveat, exec.exec_fd, "", argv, envp, AT_EMPTY_PATH);
   // The failure can no longer be written anywhere but the shared page.
   ChildFail(page, "execveat", errno);
 }
@@ -196,15 +217,19 @@ absl::StatusOr<SandboxedModule> StartSandbox(const SandboxOptions& options) {
   const rlim_t as_limit = std::min<rlim_t>(options.address_space_limit, current.rlim_max);
   const struct rlimit address_space = {as_limit, as_limit};
   getrlimit(RLIMIT_NOFILE, &current);
-  const rlim_t fd_limit = std::min<rlim_t>(NACL_ABI_DESCRIPTOR_TABLE_SIZE, current.rlim_max);
-  const struct rlimit descriptors = {fd_limit, fd_limit};
+  ExecPlan exec;
+  exec.module_fd = options.module_fd;
+  // Room for the whole descriptor table where the hard limit allows, else one less.
+  exec.exec_fd = static_cast<int>(std::min<rlim_t>(NACL_ABI_DESCRIPTOR_TABLE_SIZE,
+                                                   current.rlim_max - 1));
+  exec.room = {static_cast<rlim_t>(exec.exec_fd) + 1, current.rlim_max};
+  exec.descriptors = {static_cast<rlim_t>(exec.exec_fd), static_cast<rlim_t>(exec.exec_fd)};
   const pid_t parent = getpid();
 
   pid_t child = fork();
   if (child < 0) return base::ErrnoStatus(errno, "fork");
   if (child == 0) {
-    RunChild(page, parent, options.module_fd, argv.data(), envp.data(), &address_space,
-             &descriptors);
+    RunChild(page, parent, exec, argv.data(), envp.data(), &address_space);
   }
 
   SandboxedModule module;
@@ -218,7 +243,7 @@ absl::StatusOr<SandboxedModule> StartSandbox(const SandboxOptions& options) {
   module.pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, child, 0)));
   if (!module.pidfd.valid()) return kill_child(base::ErrnoStatus(errno, "pidfd_open"));
 
-  absl::StatusOr<std::vector<sock_filter>> program = BuildModulePolicy(child);
+  absl::StatusOr<std::vector<sock_filter>> program = BuildModulePolicy(child, exec.exec_fd);
   if (!program.ok()) return kill_child(program.status());
   if (program->size() > kMaxProgram) {
     return kill_child(base::ErrnoStatus(E2BIG, "the seccomp program is too long"));
@@ -239,6 +264,8 @@ absl::StatusOr<SandboxedModule> StartSandbox(const SandboxOptions& options) {
   if (!module.listener.valid()) {
     return kill_child(base::ErrnoStatus(errno, "pidfd_getfd(seccomp listener)"));
   }
+  page->stage.store(static_cast<uint32_t>(Stage::kListenerTaken));
+  FutexWake(&page->stage);
   std::vector<std::string> entered;
   for (size_t i = 0; i < sizeof(kNamespaceFlags) / sizeof(kNamespaceFlags[0]); ++i) {
     if (page->namespaces & (1u << i)) entered.push_back(kNamespaceFlags[i].name);

@@ -306,18 +306,6 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
   for (int i = 0; i < 6; ++i) args.arg[i] = notification.data.args[i];
 
   if (notification.data.arch != AUDIT_ARCH_X86_64) return Violation(notification);
-  if (!exec_done_.load()) {
-    // Before the exec only the loader's own child code runs, and its only trapped call is
-    // the exec of the module; the filter allows no second one.
-    if (nr == SYS_execveat && static_cast<pid_t>(notification.pid) == module_.pid) {
-      exec_done_.store(true);
-      Response response;
-      response.continue_in_kernel = true;
-      if (options_.trace) Trace(notification, "execveat", response);
-      return response;
-    }
-    return Violation(notification);
-  }
 
   NotifiedMemory memory(module_.listener.get(), notification.id, notification.pid);
   syscalls::CallContext context;
@@ -418,7 +406,8 @@ Supervisor::Response Supervisor::Violation(const seccomp_notif& notification) {
   if (notification.data.arch != AUDIT_ARCH_X86_64) {
     what =
         absl::StrCat("foreign architecture 0x", absl::Hex(notification.data.arch), " (", nr, ")");
-  } else if ((nr == SYS_execve || nr == SYS_execveat) && exec_done_.load()) {
+  } else if (nr == SYS_execve || nr == SYS_execveat) {
+    // The filter itself allows the loader's one exec of the module.
     what = absl::StrCat(SyscallName(nr), " (", nr, "): a second exec");
   } else {
     what = absl::StrCat(SyscallName(nr), " (", nr, ")");

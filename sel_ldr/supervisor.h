@@ -93,7 +93,6 @@ class Supervisor : public syscalls::ModuleControl {
   SandboxedModule module_;
   syscalls::DescriptorTable* table_;
   SupervisorOptions options_;
-  std::atomic<bool> exec_done_{false};
   std::atomic<bool> stopping_{false};
 
   std::mutex mu_;

@@ -117,6 +117,17 @@ INSTANTIATE_TEST_SUITE_P(
         KilledCase{"perf_event_open", "perf_event_open (298)"}),
     [](const ::testing::TestParamInfo<KilledCase>& info) { return std::string(info.param.name); });
 
+// Test that the exec the filter allows (the loader's own, from fd 4096) can only fail in the
+// module: that fd was closed by the exec and the module can never hold it again.
+TEST(EscapeTest, LoaderExecFdIsGone) {
+  absl::StatusOr<SelLdrResult> result = RunEscape("execveat_exec_fd");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_status, 0) << result->Describe();
+  EXPECT_THAT(Lines(result->out),
+              ElementsAre("escape: execveat_exec_fd", "execveat(4096): EBADF",
+                          "escape: execveat_exec_fd returned"));
+}
+
 // Test that a fork, had it happened, left no trace: the child never printed.
 TEST(EscapeTest, ForkRunsNoChild) {
   absl::StatusOr<SelLdrResult> result = RunEscape("fork");
