@@ -52,6 +52,17 @@ check "policy violation exits 1" 1 $?
 out=$("$client" --fd 0 </dev/null 2>&1)
 check "--fd on a non-socket exits 1" 1 $?
 
+# Interactive use, on a terminal (script(1) gives the client a pty): a prompt before each
+# line, and /quit ends the session; the echo server then ends too, since nobody can reach it.
+echo_server="$root/tests/modules/echo_server.nexe"
+out=$( (sleep 0.5; echo "typed line"; sleep 0.5; echo "/quit") |
+  script -q -e -c "$client --module $echo_server" /dev/null 2>&1 | tr -d '\r')
+check "interactive exit status" 0 $?
+[[ "$out" == *"> typed line"*"< typed line"*"> /quit"* ]] || {
+  echo "FAIL: interactive transcript: $out"; failures=$((failures + 1)); }
+[[ "$out" == *"echo_server: served 1 connections"* ]] || {
+  echo "FAIL: the echo server did not end: $out"; failures=$((failures + 1)); }
+
 "$client" --help | grep -q "Usage: imc_client"
 check "--help" 0 $?
 
