@@ -48,20 +48,6 @@ using ::testing::SizeIs;
 
 using Bound = std::pair<BoundSocket, SocketAddress>;
 
-// Two connected sockets made from a host socketpair, to carry addresses between processes.
-absl::StatusOr<std::pair<ConnectedSocket, ConnectedSocket>> MakeConnectedPair() {
-  int fds[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
-    return absl::InternalError("socketpair failed");
-  }
-  UniqueFd second(fds[1]);
-  absl::StatusOr<ConnectedSocket> a = ConnectedSocket::FromHostSocket(UniqueFd(fds[0]));
-  if (!a.ok()) return a.status();
-  absl::StatusOr<ConnectedSocket> b = ConnectedSocket::FromHostSocket(std::move(second));
-  if (!b.ok()) return b.status();
-  return std::make_pair(*std::move(a), *std::move(b));
-}
-
 // A pipe the parent writes one byte into to let a child go on.
 struct Gate {
   UniqueFd read_end;

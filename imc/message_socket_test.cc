@@ -44,20 +44,6 @@ using ::testing::SizeIs;
 
 using ConnectedPair = std::pair<ConnectedSocket, ConnectedSocket>;
 
-// Two connected sockets made from a host socketpair.
-absl::StatusOr<ConnectedPair> MakeConnectedPair() {
-  int fds[2];
-  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
-    return absl::InternalError("socketpair failed");
-  }
-  UniqueFd second(fds[1]);
-  absl::StatusOr<ConnectedSocket> a = ConnectedSocket::FromHostSocket(UniqueFd(fds[0]));
-  if (!a.ok()) return a.status();
-  absl::StatusOr<ConnectedSocket> b = ConnectedSocket::FromHostSocket(std::move(second));
-  if (!b.ok()) return b.status();
-  return std::make_pair(*std::move(a), *std::move(b));
-}
-
 struct Pipe {
   UniqueFd read_end;
   UniqueFd write_end;

@@ -59,4 +59,17 @@ std::vector<int> RawFds(const std::vector<base::UniqueFd>& fds) {
   return raw;
 }
 
+absl::StatusOr<std::pair<ConnectedSocket, ConnectedSocket>> MakeConnectedPair() {
+  int fds[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
+    return absl::InternalError("socketpair failed");
+  }
+  base::UniqueFd second(fds[1]);
+  absl::StatusOr<ConnectedSocket> a = ConnectedSocket::FromHostSocket(base::UniqueFd(fds[0]));
+  if (!a.ok()) return a.status();
+  absl::StatusOr<ConnectedSocket> b = ConnectedSocket::FromHostSocket(std::move(second));
+  if (!b.ok()) return b.status();
+  return std::make_pair(*std::move(a), *std::move(b));
+}
+
 }  // namespace imc

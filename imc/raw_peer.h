@@ -3,12 +3,15 @@
 #ifndef IMC_RAW_PEER_H_
 #define IMC_RAW_PEER_H_
 
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "base/unique_fd.h"
+#include "imc/message_socket.h"
 #include "imc/wire_format.h"
 
 namespace imc {
@@ -27,6 +30,9 @@ std::vector<base::UniqueFd> MakePipeEnds(int count);
 
 // Returns the fd numbers of `fds`.
 std::vector<int> RawFds(const std::vector<base::UniqueFd>& fds);
+
+// Returns two ConnectedSockets made from a host socketpair (as an embedder's -i channel).
+absl::StatusOr<std::pair<ConnectedSocket, ConnectedSocket>> MakeConnectedPair();
 
 }  // namespace imc
 
