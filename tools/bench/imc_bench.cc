@@ -39,6 +39,7 @@
 #include "base/unique_fd.h"
 #include "imc/imc.h"
 #include "tools/bench/bench_runner.h"
+#include "tools/bench/sandbox_bench_process.h"
 
 namespace {
 
@@ -104,58 +105,6 @@ absl::StatusOr<Connection> MakeConnection() {
   if (hello.bytes != 0) return Unexpected("bytes in the hello message");
   return Connection{std::move(connector), std::move(acceptor)};
 }
-
-// A forked process that serves the other end of a ping-pong or a connection; Wait() reaps it.
-class PeerProcess {
- public:
-  PeerProcess() = default;
-  PeerProcess(const PeerProcess&) = delete;
-  PeerProcess& operator=(const PeerProcess&) = delete;
-  // A peer that was not waited for (a failed set-up) is killed, so that nothing hangs.
-  ~PeerProcess() {
-    if (pid_ > 0) kill(pid_, SIGKILL);
-    (void)Wait();
-  }
-
-  // Forks a child that dies with this process, runs on `cpu` (-1: anywhere), keeps no fd but stdio
-  // and `keep_fd` (so that it holds no copy of any other socket end, whose close would then go
-  // unnoticed), and _exits with the code `body` returns.
-  absl::Status Start(int keep_fd, int cpu, const std::function<int()>& body) {
-    const pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid < 0) return Errno("fork");
-    if (pid == 0) {
-      // This process is single-threaded, so the child may allocate; it must not return into the
-      // parent's code nor flush the parent's stdio buffers, hence _exit.
-      if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(120);
-      if (!bench::PinToCpu(cpu).ok()) _exit(121);
-      CloseFdsExcept({0, 1, 2, keep_fd});
-      _exit(body());
-    }
-    pid_ = pid;
-    return absl::OkStatus();
-  }
-
-  // Waits for the child; an error unless it exited with status 0.
-  absl::Status Wait() {
-    if (pid_ < 0) return absl::OkStatus();
-    int status;
-    pid_t reaped;
-    do {
-      reaped = waitpid(pid_, &status, 0);
-    } while (reaped < 0 && errno == EINTR);
-    if (reaped < 0) return Errno("waitpid");
-    pid_ = -1;
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) return absl::OkStatus();
-    if (WIFSIGNALED(status)) {
-      return absl::InternalError(absl::StrCat("peer killed by signal ", WTERMSIG(status)));
-    }
-    return absl::InternalError(absl::StrCat("peer exited with status ", WEXITSTATUS(status)));
-  }
-
- private:
-  pid_t pid_ = -1;
-};
 
 // --- The legacy side: raw sendmsg/recvmsg and abstract-namespace listening sockets ---------------
 
@@ -333,8 +282,8 @@ class ImcPingPong : public bench::Workload {
       ASSIGN_OR_RETURN(Connection connection, MakeConnection());
       const imc::ConnectedSocket& acceptor = connection.acceptor;
       const size_t bytes = shape_.bytes;
-      RETURN_IF_ERROR(
-          peer_.Start(acceptor.fd(), peer_cpu_, [&] { return ImcEcho(acceptor, bytes); }));
+      RETURN_IF_ERROR(peer_.Fork({{acceptor.fd(), acceptor.fd()}}, peer_cpu_,
+                                 [&] { return ImcEcho(acceptor, bytes); }));
       socket_.emplace(std::move(connection.connector));
     }  // Our copy of the peer's end closes here.
     out_.assign(shape_.bytes, 'p');
@@ -368,7 +317,7 @@ class ImcPingPong : public bench::Workload {
   DescriptorSet descriptors_;
   std::vector<imc::OutgoingDescriptor> outgoing_;
   std::optional<imc::ConnectedSocket> socket_;
-  PeerProcess peer_;
+  sandbox_bench::ChildProcess peer_;
   std::vector<char> out_;
   std::vector<char> in_;
 };
@@ -398,8 +347,8 @@ class RawPingPong : public bench::Workload {
       const int peer_fd = ends.second.get();
       const size_t bytes = shape_.bytes;
       const size_t max_fds = shape_.descriptors;
-      RETURN_IF_ERROR(
-          peer_.Start(peer_fd, peer_cpu_, [=] { return RawEcho(peer_fd, bytes, max_fds); }));
+      RETURN_IF_ERROR(peer_.Fork({{peer_fd, peer_fd}}, peer_cpu_,
+                                 [=] { return RawEcho(peer_fd, bytes, max_fds); }));
       fd_ = std::move(ends.first);
     }  // Our copy of the peer's end closes here.
     out_.assign(shape_.bytes, 'p');
@@ -430,7 +379,7 @@ class RawPingPong : public bench::Workload {
   const PingPongShape shape_;
   DescriptorSet descriptors_;
   base::UniqueFd fd_;
-  PeerProcess peer_;
+  sandbox_bench::ChildProcess peer_;
   std::vector<char> out_;
   std::vector<char> in_;
 };
@@ -539,7 +488,8 @@ class ImcRemoteConnectAccept : public bench::Workload {
     {
       ASSIGN_OR_RETURN(auto bound_and_address, imc::MakeBoundSocket());
       const imc::BoundSocket& bound = bound_and_address.first;
-      RETURN_IF_ERROR(peer_.Start(bound.fd(), peer_cpu_, [&] { return ImcAcceptor(bound); }));
+      RETURN_IF_ERROR(
+          peer_.Fork({{bound.fd(), bound.fd()}}, peer_cpu_, [&] { return ImcAcceptor(bound); }));
       address_.emplace(std::move(bound_and_address.second));
     }  // Only the acceptor process holds the bound socket now.
     memset(request_, 'r', sizeof(request_));
@@ -567,7 +517,7 @@ class ImcRemoteConnectAccept : public bench::Workload {
   const int peer_cpu_;
   imc::ConnectOptions options_;
   std::optional<imc::SocketAddress> address_;
-  PeerProcess peer_;
+  sandbox_bench::ChildProcess peer_;
   char request_[kSmallMessageBytes];
   char buffer_[kSmallMessageBytes];
 };
@@ -600,7 +550,7 @@ class LegacyRemoteConnectAccept : public bench::Workload {
     {
       ASSIGN_OR_RETURN(base::UniqueFd listener, ListenAt(name_, SOMAXCONN));
       const int fd = listener.get();
-      RETURN_IF_ERROR(peer_.Start(fd, peer_cpu_, [fd] { return LegacyAcceptor(fd); }));
+      RETURN_IF_ERROR(peer_.Fork({{fd, fd}}, peer_cpu_, [fd] { return LegacyAcceptor(fd); }));
     }  // Only the acceptor process holds the listening socket now.
     memset(request_, 'r', sizeof(request_));
     return absl::OkStatus();
@@ -625,7 +575,7 @@ class LegacyRemoteConnectAccept : public bench::Workload {
  private:
   const int peer_cpu_;
   AbstractName name_;
-  PeerProcess peer_;
+  sandbox_bench::ChildProcess peer_;
   char request_[kSmallMessageBytes];
   char buffer_[kSmallMessageBytes];
 };
