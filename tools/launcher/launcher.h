@@ -85,6 +85,8 @@ struct ModuleExit {
 class Module {
  public:
   // Starts sel_ldr on the module and waits (up to start_timeout) for its service address.
+  // sel_ldr dies with its launcher (PR_SET_PDEATHSIG), which Linux ties to the calling
+  // thread: call Launch() from a thread that outlives the module.
   // Errors: NotFound sel_ldr or the module file is missing; FailedPrecondition sel_ldr refused
   // the module or it ended before it started (with sel_ldr's status and message);
   // DeadlineExceeded no address in time; or the errno of a failed system call.
