@@ -143,6 +143,26 @@ TEST_F(LauncherTest, NeverAcceptsTimesOutThenKill) {
   EXPECT_THAT(exit->ToStatus(), StatusIs(absl::StatusCode::kAborted));
 }
 
+// Test that Connect to a running module that never offers a service (it closed its service
+// socket) is refused at once, not a wait until the deadline; Kill then ends it.
+TEST_F(LauncherTest, ModuleWithoutServiceIsRefused) {
+  absl::StatusOr<Module> module = Module::Launch(Options({"no_service"}));
+  ASSERT_OK(module);
+  // Once it said so, its BoundSocket is closed.
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (module->CapturedStdout() != "closed\n" && absl::Now() < deadline) {
+    absl::SleepFor(absl::Milliseconds(5));
+  }
+  ASSERT_EQ(module->CapturedStdout(), "closed\n");
+  absl::Time start = absl::Now();
+  EXPECT_THAT(module->Connect(absl::Now() + absl::Seconds(10)), HasErrno(ECONNREFUSED));
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+  ASSERT_OK(module->Kill());
+  absl::StatusOr<ModuleExit> exit = module->Wait(Soon());
+  ASSERT_OK(exit);
+  EXPECT_EQ(exit->signal, SIGKILL);
+}
+
 // Test that Connect to a module that exited without accepting is refused, not a hang.
 TEST_F(LauncherTest, ExitedWithoutAcceptingIsRefused) {
   absl::StatusOr<Module> module = Module::Launch(Options({"exit", "7"}));

@@ -1,8 +1,9 @@
 /* A module for the launcher's tests; argv[1] says what to do:
  *   echo       accept one connection on the service socket (3) and echo every message,
  *              bytes and descriptors, until the peer closes; then exit 0
- *   idle       never accept: wait on stdin (which the launcher makes /dev/null: EOF), then
- *              sleep until killed
+ *   idle       never accept: sleep until killed
+ *   no_service close the service socket (3, 4) at once, as a module that never offers one,
+ *              then sleep until killed
  *   print      write "out" to stdout and "err" to stderr, exit 0
  *   exit N     exit with status N
  *   violate    try to create a file (a policy violation)
@@ -36,6 +37,13 @@ int main(int argc, char **argv) {
   const char *mode = argc > 1 ? argv[1] : "";
   if (strcmp(mode, "echo") == 0) return Echo();
   if (strcmp(mode, "idle") == 0) {
+    for (;;) sleep(1000);
+  }
+  if (strcmp(mode, "no_service") == 0) {
+    close(3);
+    close(4);
+    printf("closed\n");
+    fflush(stdout);
     for (;;) sleep(1000);
   }
   if (strcmp(mode, "print") == 0) {
