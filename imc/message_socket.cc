@@ -118,15 +118,8 @@ absl::StatusOr<ReceivedMessage> MessageSocket::Receive(absl::Span<const iovec> b
   iov.insert(iov.end(), buffers.begin(), buffers.end());
 
   for (;;) {
-    ASSIGN_OR_RETURN(ReceivedPacket packet, ReceivePacket(fd_.get(), iov, wait));
-    if (AtEndOfStream(fd_.get(), packet)) {
-      if (role_ == Role::kConnecting && !accepted_.load()) return DroppedRequest();
-      return base::ErrnoStatus(EPIPE, "peer closed");
-    }
-    if (packet.control_truncated) {
-      return base::ErrnoStatus(EPROTO, "malformed IMC message: more than 8 fds");
-    }
-    ASSIGN_OR_RETURN(ParsedHeader parsed, ParseWireHeader(header, packet.size, packet.fds.size()));
+    ReceivedPacket packet;
+    ASSIGN_OR_RETURN(ParsedHeader parsed, ReceiveFrame(iov, header, wait, &packet));
     if (parsed.packet_kind == PacketKind::kAcceptAck) {
       accepted_.store(true);
       continue;
@@ -160,16 +153,27 @@ absl::StatusOr<ReceivedMessage> MessageSocket::Receive(absl::Span<const iovec> b
   }
 }
 
+absl::StatusOr<ParsedHeader> MessageSocket::ReceiveFrame(absl::Span<const iovec> iov,
+                                                         const WireHeader& header,
+                                                         const WaitOptions& wait,
+                                                         ReceivedPacket* packet) const {
+  ASSIGN_OR_RETURN(*packet, ReceivePacket(fd_.get(), iov, wait));
+  if (AtEndOfStream(fd_.get(), *packet)) {
+    if (role_ == Role::kConnecting && !accepted_.load()) return DroppedRequest();
+    return base::ErrnoStatus(EPIPE, "peer closed");
+  }
+  if (packet->control_truncated) {
+    return base::ErrnoStatus(EPROTO, "malformed IMC message: more than 8 fds");
+  }
+  return ParseWireHeader(header, packet->size, packet->fds.size());
+}
+
 absl::Status MessageSocket::AwaitAccept(const WaitOptions& wait) const {
   WireHeader header;
   iovec iov = {&header, sizeof(header)};
   while (!accepted_.load()) {
-    ASSIGN_OR_RETURN(ReceivedPacket packet, ReceivePacket(fd_.get(), {&iov, 1}, wait));
-    if (AtEndOfStream(fd_.get(), packet)) return DroppedRequest();
-    if (packet.control_truncated) {
-      return base::ErrnoStatus(EPROTO, "malformed IMC message: more than 8 fds");
-    }
-    ASSIGN_OR_RETURN(ParsedHeader parsed, ParseWireHeader(header, packet.size, packet.fds.size()));
+    ReceivedPacket packet;
+    ASSIGN_OR_RETURN(ParsedHeader parsed, ReceiveFrame({&iov, 1}, header, wait, &packet));
     if (parsed.packet_kind != PacketKind::kAcceptAck) {
       return base::ErrnoStatus(EPROTO, "a message arrived before the accept acknowledgement");
     }

@@ -20,6 +20,7 @@
 #include "base/unique_fd.h"
 #include "imc/cancellation.h"
 #include "imc/descriptor.h"
+#include "imc/packet.h"
 #include "imc/wire_format.h"
 
 namespace imc {
@@ -82,6 +83,11 @@ class MessageSocket {
   absl::Status AwaitAccept(const WaitOptions& wait) const;
 
  private:
+  // Receives one packet into `iov` (whose first entry is `header`) and checks its header.
+  // End of stream is EPIPE, or ECONNREFUSED for a connection never accepted.
+  absl::StatusOr<ParsedHeader> ReceiveFrame(absl::Span<const iovec> iov, const WireHeader& header,
+                                            const WaitOptions& wait, ReceivedPacket* packet) const;
+
   base::UniqueFd fd_;
   Role role_;
   // For kConnecting: the acceptor's acknowledgement arrived. Until it has, end of stream

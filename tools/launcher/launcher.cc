@@ -13,7 +13,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <mutex>
 #include <thread>
 
@@ -23,6 +22,7 @@
 #include "absl/strings/str_split.h"
 #include "base/errno_status.h"
 #include "base/status_macros.h"
+#include "imc/cancellation.h"
 
 namespace launcher {
 namespace {
@@ -143,22 +143,13 @@ struct Module::State {
   // Reaps sel_ldr if it has exited by `deadline`.
   absl::Status Reap(absl::Time deadline) {
     if (reaped) return absl::OkStatus();
-    struct pollfd exited = {pidfd.get(), POLLIN, 0};
-    for (;;) {
-      absl::Duration left = deadline - absl::Now();
-      int timeout =
-          deadline == absl::InfiniteFuture()
-              ? -1
-              : static_cast<int>(std::max<int64_t>(
-                    0, absl::ToInt64Milliseconds(absl::Ceil(left, absl::Milliseconds(1)))));
-      int ready = poll(&exited, 1, timeout);
-      if (ready < 0 && errno == EINTR) continue;
-      if (ready < 0) return base::ErrnoStatus(errno, "poll(sel_ldr pidfd)");
-      if (ready == 0) {
-        return absl::DeadlineExceededError(absl::StrCat("sel_ldr (pid ", pid, ") still runs"));
-      }
-      break;
+    imc::WaitOptions wait;
+    wait.deadline = deadline;
+    absl::Status exited = imc::WaitFor(pidfd.get(), POLLIN, wait);
+    if (base::ErrnoOf(exited) == ETIMEDOUT) {
+      return absl::DeadlineExceededError(absl::StrCat("sel_ldr (pid ", pid, ") still runs"));
     }
+    RETURN_IF_ERROR(exited);
     siginfo_t info;
     memset(&info, 0, sizeof(info));
     if (waitid(P_PIDFD, static_cast<id_t>(pidfd.get()), &info, WEXITED) != 0) {
