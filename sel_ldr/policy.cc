@@ -134,7 +134,7 @@ std::string SyscallName(long number) {
   return absl::StrCat("syscall_", number);
 }
 
-absl::StatusOr<std::vector<sock_filter>> BuildModulePolicy(pid_t module_pid, int exec_fd) {
+absl::StatusOr<std::vector<sock_filter>> BuildModulePolicy(pid_t module_pid) {
   // Whatever no rule names goes to the supervisor: served there, or a policy violation.
   Context ctx(seccomp_init(SCMP_ACT_NOTIFY));
   if (ctx == nullptr) return base::ErrnoStatus(ENOMEM, "seccomp_init");
@@ -146,9 +146,8 @@ absl::StatusOr<std::vector<sock_filter>> BuildModulePolicy(pid_t module_pid, int
   if (rc != 0) return base::ErrnoStatus(-rc, "seccomp NNP attribute");
   Rules rules(ctx.get());
   AddAllowedCalls(rules, module_pid);
-  rules.Add(SCMP_ACT_ALLOW, SCMP_SYS(execveat),
-            SCMP_A0(SCMP_CMP_EQ, static_cast<uint64_t>(exec_fd)),
-            SCMP_A4(SCMP_CMP_EQ, static_cast<uint64_t>(AT_EMPTY_PATH)));
+  // No exec rule: every exec goes to the supervisor, which lets exactly the loader's own
+  // through, before the module runs.
   AddAnsweredCalls(rules);
   if (!rules.status().ok()) return rules.status();
   return ExportBpf(ctx.get());

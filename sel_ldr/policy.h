@@ -4,10 +4,10 @@
 // use futexes, clocks and signals on itself, and exit. Answered by the filter itself: benign
 // probes (read-only opens, access, readlink, ioctl) fail with an errno, clone3 with ENOSYS.
 // Everything else goes to the supervisor by user notification: the loader's own numbers and
-// Linux's descriptor calls are served there, exec is allowed exactly once, and any other call
-// is a policy violation that kills the module. The loader's own exec of the module is allowed
-// by the filter, so the supervisor never lets the kernel run a call with pointer arguments. Foreign architectures (int 0x80) and x32
-// numbers kill the module in the filter.
+// Linux's descriptor calls are served there, the loader's own exec of the module is let
+// through once (before any module code exists, so its pointer arguments are the loader's),
+// and any other call, every later exec included, is a policy violation that kills the
+// module. Foreign architectures (int 0x80) and x32 numbers kill the module in the filter.
 #ifndef SEL_LDR_POLICY_H_
 #define SEL_LDR_POLICY_H_
 
@@ -22,9 +22,8 @@
 namespace sel_ldr {
 
 // Returns the classic-BPF program of the policy for the module process `module_pid` (which
-// may signal only itself), whose one exec is execveat(exec_fd, "", ..., AT_EMPTY_PATH) with
-// an fd number the module can never hold again once the exec closed it (see sandbox.cc).
-absl::StatusOr<std::vector<sock_filter>> BuildModulePolicy(pid_t module_pid, int exec_fd);
+// may signal only itself). The filter allows no exec: every exec goes to the supervisor.
+absl::StatusOr<std::vector<sock_filter>> BuildModulePolicy(pid_t module_pid);
 
 // The name of x86-64 syscall `number` ("openat"), or "syscall_<number>" if unknown.
 std::string SyscallName(long number);

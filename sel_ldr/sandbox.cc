@@ -161,8 +161,8 @@ struct ExecPlan {
   while (page->stage.load() == static_cast<uint32_t>(Stage::kListenerReady)) {
     FutexWait(&page->stage, static_cast<uint32_t>(Stage::kListenerReady), nullptr);
   }
-  // From here the filter rules; it allows this one exec. The listener and the module fd are
-  // close-on-exec.
+  // From here the filter rules: the supervisor lets this one exec through. The listener and
+  // the module fd are close-on-exec.
   syscall(SYS_execveat, exec.exec_fd, "", argv, envp, AT_EMPTY_PATH);
   // The failure can no longer be written anywhere but the shared page.
   ChildFail(page, "execveat", errno);
@@ -220,11 +220,20 @@ absl::StatusOr<SandboxedModule> StartSandbox(const SandboxOptions& options) {
   ExecPlan exec;
   exec.module_fd = options.module_fd;
   // Room for the whole descriptor table where the hard limit allows, else one less.
-  exec.exec_fd = static_cast<int>(std::min<rlim_t>(NACL_ABI_DESCRIPTOR_TABLE_SIZE,
-                                                   current.rlim_max - 1));
+  exec.exec_fd =
+      static_cast<int>(std::min<rlim_t>(NACL_ABI_DESCRIPTOR_TABLE_SIZE, current.rlim_max - 1));
   exec.room = {static_cast<rlim_t>(exec.exec_fd) + 1, current.rlim_max};
   exec.descriptors = {static_cast<rlim_t>(exec.exec_fd), static_cast<rlim_t>(exec.exec_fd)};
   const pid_t parent = getpid();
+  // The child must stay unreaped until the supervisor reaps it (its pid then names no other
+  // process while calls are served): an ignored SIGCHLD, inherited from whoever started
+  // sel_ldr, would let the kernel reap it at once.
+  struct sigaction default_action;
+  memset(&default_action, 0, sizeof(default_action));
+  default_action.sa_handler = SIG_DFL;
+  if (sigaction(SIGCHLD, &default_action, nullptr) != 0) {
+    return base::ErrnoStatus(errno, "sigaction(SIGCHLD)");
+  }
 
   pid_t child = fork();
   if (child < 0) return base::ErrnoStatus(errno, "fork");
@@ -234,6 +243,7 @@ absl::StatusOr<SandboxedModule> StartSandbox(const SandboxOptions& options) {
 
   SandboxedModule module;
   module.pid = child;
+  module.exec_fd = exec.exec_fd;
   module.startup_report = page_owner;
   auto kill_child = [&](absl::Status status) -> absl::Status {
     kill(child, SIGKILL);
@@ -243,7 +253,7 @@ absl::StatusOr<SandboxedModule> StartSandbox(const SandboxOptions& options) {
   module.pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, child, 0)));
   if (!module.pidfd.valid()) return kill_child(base::ErrnoStatus(errno, "pidfd_open"));
 
-  absl::StatusOr<std::vector<sock_filter>> program = BuildModulePolicy(child, exec.exec_fd);
+  absl::StatusOr<std::vector<sock_filter>> program = BuildModulePolicy(child);
   if (!program.ok()) return kill_child(program.status());
   if (program->size() > kMaxProgram) {
     return kill_child(base::ErrnoStatus(E2BIG, "the seccomp program is too long"));

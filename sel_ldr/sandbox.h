@@ -31,6 +31,9 @@ struct SandboxedModule {
   // The seccomp user-notification listener of the module's filter. The module itself holds
   // no copy: the child's copy is close-on-exec.
   base::UniqueFd listener;
+  // The fd the child execs the module from, execveat(exec_fd, "", ..., AT_EMPTY_PATH): the
+  // one exec the supervisor lets through.
+  int exec_fd = -1;
   // Namespaces the kernel let the child enter ("user,net,ipc,uts" or less).
   std::string namespaces;
   // Where the child reports a failure before the module runs (opaque).

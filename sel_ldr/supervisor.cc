@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "base/errno_status.h"
 #include "base/logging.h"
+#include "sel_ldr/module_memory.h"
 #include "sel_ldr/policy.h"
 #include "sel_ldr/seccomp_unotify.h"
 #include "syscalls/handlers.h"
@@ -36,52 +37,6 @@ constexpr int kMaxIdleWorkers = 4;
 constexpr int kHarmlessMmapFlags = MAP_POPULATE | MAP_NORESERVE | MAP_FIXED_NOREPLACE;
 
 void IgnoreSignal(int) {}
-
-// The calling module thread's memory. If the thread died, its pid may already name another
-// process: what was read is checked (Verify) before a handler acts on it, and a burst of
-// writes is preceded by a check that the notification is still live.
-class NotifiedMemory : public syscalls::UntrustedMemory {
- public:
-  NotifiedMemory(int listener, uint64_t id, pid_t pid)
-      : listener_(listener), id_(id), process_(pid) {}
-
-  bool Read(uint64_t address, void* out, size_t size) override {
-    writing_ = false;
-    return process_.Read(address, out, size);
-  }
-  bool Write(uint64_t address, const void* data, size_t size) override {
-    return size == 0 || (StartWrite() && process_.Write(address, data, size));
-  }
-  bool Gather(absl::Span<const syscalls::UntrustedRange> ranges, void* out) override {
-    writing_ = false;
-    return process_.Gather(ranges, out);
-  }
-  bool Scatter(absl::Span<const syscalls::UntrustedRange> ranges, const void* data,
-               size_t size) override {
-    return size == 0 || (StartWrite() && process_.Scatter(ranges, data, size));
-  }
-  bool Verify() override {
-    writing_ = false;
-    return Live();
-  }
-
- private:
-  // Consecutive writes share one check: they are one copy-out.
-  bool StartWrite() {
-    if (writing_) return true;
-    writing_ = Live();
-    return writing_;
-  }
-  bool Live() const {
-    uint64_t id = id_;
-    return ioctl(listener_, SECCOMP_IOCTL_NOTIF_ID_VALID, &id) == 0;
-  }
-
-  int listener_;
-  uint64_t id_;
-  syscalls::ProcessMemory process_;
-  bool writing_ = false;
-};
 
 // True once no module task can raise another notification: the listener hangs up.
 bool ListenerOrphaned(int listener) {
@@ -144,7 +99,7 @@ struct Supervisor::Worker {
 
 Supervisor::Supervisor(SandboxedModule module, syscalls::DescriptorTable* table,
                        SupervisorOptions options)
-    : module_(std::move(module)), table_(table), options_(options) {}
+    : module_(std::move(module)), memory_(module_.pid), table_(table), options_(options) {}
 
 Supervisor::~Supervisor() { StopWorkers(); }
 
@@ -173,15 +128,22 @@ absl::StatusOr<ModuleOutcome> Supervisor::Run() {
   struct pollfd exited = {module_.pidfd.get(), POLLIN, 0};
   while (poll(&exited, 1, -1) < 0 && errno == EINTR) {
   }
+  // The module's pid stays unreaped until every worker has stopped: ModuleMemory relies on
+  // it never naming another process while a call is served.
   siginfo_t info;
   memset(&info, 0, sizeof(info));
-  if (waitid(P_PIDFD, static_cast<id_t>(module_.pidfd.get()), &info, WEXITED) != 0) {
-    int error = errno;
-    StopWorkers();
-    return base::ErrnoStatus(error, "waitid(module)");
-  }
+  const int waited =
+      waitid(P_PIDFD, static_cast<id_t>(module_.pidfd.get()), &info, WEXITED | WNOWAIT);
+  const int wait_error = errno;
+  memory_.Close();
   StopWorkers();
   table_->CloseAll();
+  if (waited != 0) return base::ErrnoStatus(wait_error, "waitid(module)");
+  siginfo_t reaped;
+  memset(&reaped, 0, sizeof(reaped));
+  if (waitid(P_PIDFD, static_cast<id_t>(module_.pidfd.get()), &reaped, WEXITED) != 0) {
+    return base::ErrnoStatus(errno, "waitid(module)");
+  }
 
   ModuleOutcome outcome;
   std::lock_guard<std::mutex> lock(mu_);
@@ -306,8 +268,18 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
   for (int i = 0; i < 6; ++i) args.arg[i] = notification.data.args[i];
 
   if (notification.data.arch != AUDIT_ARCH_X86_64) return Violation(notification);
+  if (nr == SYS_execve || nr == SYS_execveat) return ServeExec(notification);
+  // Until the loader's exec, only sel_ldr's own code runs in the child, and it makes no
+  // other trapped call.
+  if (!module_started_.load(std::memory_order_acquire)) return Violation(notification);
 
-  NotifiedMemory memory(module_.listener.get(), notification.id, notification.pid);
+  const int listener = module_.listener.get();
+  const uint64_t id = notification.id;
+  auto live = [listener, id] {
+    uint64_t live_id = id;
+    return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &live_id) == 0;
+  };
+  ModuleMemory::Call memory(&memory_, notification.pid, live);
   syscalls::CallContext context;
   context.table = table_;
   context.memory = &memory;
@@ -348,6 +320,24 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
     return Violation(notification);
   }
   if (options_.trace) Trace(notification, name, response);
+  return response;
+}
+
+Supervisor::Response Supervisor::ServeExec(const seccomp_notif& notification) {
+  // The loader's own exec of the module (sandbox.cc, RunChild): the first call the child
+  // makes under its filter, from its only thread, before any module code exists. Nothing
+  // else can have made it, and nothing can change the memory the kernel reads for it.
+  // Every other exec, of any form from any thread, is a violation.
+  const bool loader_exec = notification.data.nr == SYS_execveat &&
+                           static_cast<pid_t>(notification.pid) == module_.pid &&
+                           IntArg(notification.data.args[0]) == module_.exec_fd &&
+                           notification.data.args[4] == AT_EMPTY_PATH;
+  if (!loader_exec || module_started_.exchange(true, std::memory_order_acq_rel)) {
+    return Violation(notification);
+  }
+  Response response;
+  response.continue_in_kernel = true;
+  if (options_.trace) Trace(notification, "execveat", response);
   return response;
 }
 
@@ -407,8 +397,9 @@ Supervisor::Response Supervisor::Violation(const seccomp_notif& notification) {
     what =
         absl::StrCat("foreign architecture 0x", absl::Hex(notification.data.arch), " (", nr, ")");
   } else if (nr == SYS_execve || nr == SYS_execveat) {
-    // The filter itself allows the loader's one exec of the module.
     what = absl::StrCat(SyscallName(nr), " (", nr, "): a second exec");
+  } else if (!module_started_.load()) {
+    what = absl::StrCat(SyscallName(nr), " (", nr, ") before the module started");
   } else {
     what = absl::StrCat(SyscallName(nr), " (", nr, ")");
   }
@@ -416,6 +407,8 @@ Supervisor::Response Supervisor::Violation(const seccomp_notif& notification) {
     std::lock_guard<std::mutex> lock(mu_);
     if (violation_.empty()) violation_ = what;
   }
+  // Calls still being served write nothing more into a module that broke the policy.
+  memory_.Close();
   KillModule();
   Response response;
   response.value = -ENOSYS;

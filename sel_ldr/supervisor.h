@@ -26,6 +26,7 @@
 #include "absl/status/statusor.h"
 #include "base/unique_fd.h"
 #include "imc/cancellation.h"
+#include "sel_ldr/module_memory.h"
 #include "sel_ldr/sandbox.h"
 #include "syscalls/call_context.h"
 #include "syscalls/descriptor_table.h"
@@ -83,6 +84,7 @@ class Supervisor : public syscalls::ModuleControl {
   void HandOffReceiver();
   // Serves one call; sets *handed_off if it gave up the receiver role to block.
   Response Serve(const seccomp_notif& notification, Worker* worker, bool* handed_off);
+  Response ServeExec(const seccomp_notif& notification);
   Response ServeMmap(const seccomp_notif& notification);
   Response ServeClose(const seccomp_notif& notification, const syscalls::CallContext& context);
   Response Violation(const seccomp_notif& notification);
@@ -91,9 +93,12 @@ class Supervisor : public syscalls::ModuleControl {
   void StopWorkers();
 
   SandboxedModule module_;
+  ModuleMemory memory_;
   syscalls::DescriptorTable* table_;
   SupervisorOptions options_;
   std::atomic<bool> stopping_{false};
+  // Set when the loader's exec of the module was let through; no exec is after it.
+  std::atomic<bool> module_started_{false};
 
   std::mutex mu_;
   std::condition_variable workers_changed_;

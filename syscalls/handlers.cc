@@ -111,7 +111,7 @@ int64_t WriteFromRanges(const CallContext& context, int d, absl::Span<const Untr
   DescriptorRef descriptor = context.table->Get(d);
   if (descriptor == nullptr) return -NACL_ABI_EBADF;
   std::vector<uint8_t> data(total);
-  if (!context.memory->Gather(ranges, data.data()) || !context.memory->Verify()) {
+  if (!context.memory->Gather(ranges, data.data())) {
     return -NACL_ABI_EFAULT;
   }
   absl::StatusOr<size_t> written = descriptor->Write(context, data);
@@ -228,7 +228,7 @@ int64_t SysImcSendmsg(const CallContext& context, const SyscallArgs& args) {
   }
 
   std::vector<uint8_t> data(layout.total);
-  if (!context.memory->Gather(layout.iov, data.data()) || !context.memory->Verify()) {
+  if (!context.memory->Gather(layout.iov, data.data())) {
     return -NACL_ABI_EFAULT;
   }
   const bool nonblocking = (IntArg(args.arg[2]) & NACL_ABI_IMC_NONBLOCK) != 0;

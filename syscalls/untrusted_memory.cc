@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/uio.h>
+#include <unistd.h>
 
 #include <algorithm>
 
@@ -31,10 +32,17 @@ bool TransferRanges(absl::Span<const UntrustedRange> ranges, char* local, size_t
       remote[count++] = {reinterpret_cast<void*>(static_cast<uintptr_t>(r.address)), take};
       batch += take;
     }
-    if (count == 0) return false;  // The ranges hold fewer than `size` bytes.
+    if (count == 0) {  // The ranges hold fewer than `size` bytes.
+      errno = EFAULT;
+      return false;
+    }
     iovec mine = {local + done, batch};
     ssize_t moved = transfer(&mine, remote, count);
-    if (moved < 0 || static_cast<size_t>(moved) != batch) return false;
+    if (moved < 0) return false;  // errno says why: EFAULT, or ESRCH without memory.
+    if (static_cast<size_t>(moved) != batch) {
+      errno = EFAULT;
+      return false;
+    }
     done += batch;
   }
   return true;
@@ -136,6 +144,38 @@ bool ProcessMemory::Scatter(absl::Span<const UntrustedRange> ranges, const void*
                         [this](iovec* local, iovec* remote, size_t count) {
                           return process_vm_writev(pid_, local, 1, remote, count, 0);
                         });
+}
+
+namespace {
+
+// pread / pwrite of the whole range; a short transfer stopped at an inaccessible page.
+template <typename Transfer>
+bool TransferAll(uint64_t address, char* local, size_t size, Transfer transfer) {
+  if (size == 0) return true;
+  if (address > static_cast<uint64_t>(INT64_MAX) - size) return false;  // Beyond any offset.
+  while (size > 0) {
+    ssize_t moved = transfer(local, size, static_cast<off_t>(address));
+    if (moved < 0 && errno == EINTR) continue;
+    if (moved <= 0) return false;
+    local += moved;
+    address += static_cast<uint64_t>(moved);
+    size -= static_cast<size_t>(moved);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool MemFileMemory::Read(uint64_t address, void* out, size_t size) {
+  return TransferAll(
+      address, static_cast<char*>(out), size,
+      [this](char* local, size_t n, off_t offset) { return pread(fd_, local, n, offset); });
+}
+
+bool MemFileMemory::Write(uint64_t address, const void* data, size_t size) {
+  return TransferAll(
+      address, const_cast<char*>(static_cast<const char*>(data)), size,
+      [this](char* local, size_t n, off_t offset) { return pwrite(fd_, local, n, offset); });
 }
 
 }  // namespace syscalls

@@ -30,11 +30,6 @@ class UntrustedMemory {
   // is unwritable; part of the range may then have been written.
   virtual bool Write(uint64_t address, const void* data, size_t size) = 0;
 
-  // Returns false if what was read so far may not be the calling module's memory (the
-  // calling thread is gone, and its process id may name another process). Handlers call it
-  // after copying in and before acting on data they read. Writes check for themselves.
-  virtual bool Verify() { return true; }
-
   // Reads the ranges, in order, into consecutive bytes of `out` (which holds their total).
   virtual bool Gather(absl::Span<const UntrustedRange> ranges, void* out);
   // Writes consecutive bytes of `data` into the ranges, in order, until `size` bytes are
@@ -69,7 +64,11 @@ class BufferMemory : public UntrustedMemory {
   std::vector<uint8_t> bytes_;
 };
 
-// Another process's memory, through process_vm_readv / process_vm_writev.
+// Another process's memory, through process_vm_readv / process_vm_writev on its process id.
+// Page protections hold: unreadable or unwritable memory is false (EFAULT). The caller keeps
+// `pid` from naming another process (an unreaped child's pid cannot be reused). When the
+// process has no memory (it exited, or only its main thread did), calls fail with errno
+// ESRCH.
 class ProcessMemory : public UntrustedMemory {
  public:
   explicit ProcessMemory(pid_t pid) : pid_(pid) {}
@@ -83,6 +82,21 @@ class ProcessMemory : public UntrustedMemory {
 
  private:
   pid_t pid_;
+};
+
+// A process's memory through its open /proc/<pid>/mem file (`fd`, borrowed). The file is
+// bound to the address space it was opened on: after that process execs or exits, every
+// access fails. The kernel accesses it as a debugger would, so page protections do not hold
+// (read-only private pages are written by copy-on-write).
+class MemFileMemory : public UntrustedMemory {
+ public:
+  explicit MemFileMemory(int fd) : fd_(fd) {}
+
+  bool Read(uint64_t address, void* out, size_t size) override;
+  bool Write(uint64_t address, const void* data, size_t size) override;
+
+ private:
+  int fd_;
 };
 
 // Adds `a + b` into `*sum`; returns false on overflow.

@@ -150,5 +150,16 @@ TEST_P(ThreadsTest, ExitWithCallsBlockedEndsCleanly) {
 
 INSTANTIATE_TEST_SUITE_P(LibcOrNaclExit, ThreadsTest, ::testing::Values("exit", "nacl_exit"));
 
+// Test that a module whose main thread exited (pthread_exit) while another thread runs still
+// has its memory read and written by the loader: an IMC message to itself and back arrives.
+TEST(MainThreadExitsTest, OtherThreadsAreStillServed) {
+  SelLdrCommand command;
+  command.module = ModulePath("main_thread_exits");
+  absl::StatusOr<SelLdrResult> result = RunSelLdr(command);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_status, 0) << result->Describe();
+  EXPECT_EQ(result->out, "round trip: hello\n") << result->Describe();
+}
+
 }  // namespace
 }  // namespace tests

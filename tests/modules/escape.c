@@ -11,6 +11,8 @@
 #include <linux/perf_event.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
+#include <nacl/imc_syscalls.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stddef.h>
@@ -40,6 +42,24 @@ static void Returned(const char *what, long result) {
   }
   printf("%s: succeeded (%ld)\n", what, result);
   exit(42);
+}
+
+static char *const kChildArgv[] = {"escape", "started-again", NULL};
+
+/* execve of /bin/true from a thread that is not the main one. */
+static void *ExecFromThread(void *unused) {
+  (void)unused;
+  Returned("execve from a thread", execve("/bin/true", kChildArgv, environ));
+  return NULL;
+}
+
+/* Blocks in imc_recvmsg on a socket nobody writes to, into a buffer of its own. */
+static void *BlockInRecvmsg(void *socket) {
+  char buffer[64];
+  struct NaClAbiNaClImcMsgIoVec iov = {buffer, sizeof(buffer)};
+  struct NaClAbiNaClImcMsgHdr header = {&iov, 1, NULL, 0, 0};
+  Returned("imc_recvmsg", imc_recvmsg(*(int *)socket, &header, 0));
+  return NULL;
 }
 
 static pid_t ReadLoaderPid(void) {
@@ -83,7 +103,7 @@ int main(int argc, char **argv) {
   const char *arg = argc > 2 ? argv[2] : "";
   printf("escape: %s\n", name);
   char path[64];
-  char *const child_argv[] = {"escape", "started-again", NULL};
+  char *const *child_argv = kChildArgv;
 
   if (strcmp(name, "open_read_only") == 0) {
     Returned("open /etc/passwd", open("/etc/passwd", O_RDONLY));
@@ -126,9 +146,36 @@ int main(int argc, char **argv) {
   } else if (strcmp(name, "execveat_self") == 0) {
     Returned("execveat", syscall(SYS_execveat, AT_FDCWD, "/proc/self/exe", child_argv, environ, 0));
   } else if (strcmp(name, "execveat_exec_fd") == 0) {
-    /* The one exec the filter allows: the loader's, through fd 4096, which no longer exists
-     * and which the module's fd limit keeps it from ever holding. */
+    /* The loader's own exec, repeated: same fd number, empty path, AT_EMPTY_PATH. */
     Returned("execveat(4096)", syscall(SYS_execveat, 4096, "", child_argv, environ, AT_EMPTY_PATH));
+  } else if (strcmp(name, "execveat_exec_fd_absolute") == 0) {
+    /* An absolute path ignores the fd: this once ran any host binary. */
+    Returned("execveat(4096, /bin/true)",
+             syscall(SYS_execveat, 4096, "/bin/true", child_argv, environ, AT_EMPTY_PATH));
+  } else if (strcmp(name, "execveat_fd0_empty_path") == 0) {
+    Returned("execveat(0, \"\")", syscall(SYS_execveat, 0, "", child_argv, environ, AT_EMPTY_PATH));
+  } else if (strcmp(name, "execveat_shared_memory") == 0) {
+    /* An ELF written into shared memory, executed through /proc/self/fd. */
+    int shm = imc_mem_obj_create(65536);
+    if (shm < 0) Fail("imc_mem_obj_create");
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", shm);
+    Returned("execveat(shm)", syscall(SYS_execveat, AT_FDCWD, path, child_argv, environ, 0));
+  } else if (strcmp(name, "execveat_nofollow") == 0) {
+    Returned("execveat", syscall(SYS_execveat, AT_FDCWD, "/bin/true", child_argv, environ,
+                                 AT_SYMLINK_NOFOLLOW));
+  } else if (strcmp(name, "execve_thread") == 0) {
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, ExecFromThread, NULL) != 0) Fail("pthread_create");
+    pthread_join(thread, NULL);
+  } else if (strcmp(name, "execve_while_blocked") == 0) {
+    /* A thread blocked in imc_recvmsg while the main thread execs: the module dies and the
+     * blocked call writes nowhere. */
+    int pair[2];
+    if (imc_socketpair(pair) != 0) Fail("imc_socketpair");
+    pthread_t thread;
+    if (pthread_create(&thread, NULL, BlockInRecvmsg, &pair[1]) != 0) Fail("pthread_create");
+    usleep(100 * 1000);
+    Returned("execve", execve("/bin/true", child_argv, environ));
   } else if (strcmp(name, "fork") == 0) {
     pid_t child = fork();
     if (child == 0) {
