@@ -50,6 +50,38 @@ bool IsKnownDescriptorKind(uint8_t tag) {
   return tag <= static_cast<uint8_t>(DescriptorKind::kHostIo);
 }
 
+bool IsKnownHostIoAccess(uint8_t access) {
+  return access <= static_cast<uint8_t>(HostIoAccess::kReadWrite);
+}
+
+HostIoAccess AccessOfFd(int fd) {
+  int flags = fcntl(fd, F_GETFL);
+  if (flags < 0 || (flags & O_PATH) != 0) return HostIoAccess::kNone;
+  switch (flags & O_ACCMODE) {
+    case O_RDONLY:
+      return HostIoAccess::kReadOnly;
+    case O_WRONLY:
+      return HostIoAccess::kWriteOnly;
+    case O_RDWR:
+      return HostIoAccess::kReadWrite;
+  }
+  return HostIoAccess::kNone;
+}
+
+const char* HostIoAccessName(HostIoAccess access) {
+  switch (access) {
+    case HostIoAccess::kNone:
+      return "none";
+    case HostIoAccess::kReadOnly:
+      return "read-only";
+    case HostIoAccess::kWriteOnly:
+      return "write-only";
+    case HostIoAccess::kReadWrite:
+      return "read-write";
+  }
+  return "unknown";
+}
+
 absl::Status CheckImcSocket(int fd) {
   int listening = 0;
   if (!IsUnixSeqpacket(fd)) {
@@ -88,8 +120,9 @@ absl::Status CheckDescriptorKind(int fd, DescriptorKind kind) {
       return absl::OkStatus();
     }
     case DescriptorKind::kHostIo:
-      // Any host fd the sender holds: it grants plain read and write on that fd, nothing the
-      // sender could not do itself. fds that arrive by SCM_RIGHTS are always open.
+      // Any host fd the sender holds: it grants plain read and write on that fd (as far as
+      // its wire tag's access says), nothing the sender could not do itself. fds that
+      // arrive by SCM_RIGHTS are always open.
       return absl::OkStatus();
   }
   return Mismatch(kind, "has an unknown kind");

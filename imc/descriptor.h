@@ -30,16 +30,55 @@ const char* DescriptorKindName(DescriptorKind kind);
 // True for the values a wire tag may hold.
 bool IsKnownDescriptorKind(uint8_t tag);
 
-// A descriptor to send: its kind and a borrowed host fd (-1 for kInvalid).
+// What a HostIo descriptor grants on its fd: a bit for read and one for write. It travels
+// with the descriptor (in its wire tag), so that a read-only or write-only grant stays one
+// however often it is passed on: the fd itself may be open read-write.
+enum class HostIoAccess : uint8_t {
+  kNone = 0,
+  kReadOnly = 1,
+  kWriteOnly = 2,
+  kReadWrite = 3,
+};
+
+// True for the values a HostIoAccess may hold.
+bool IsKnownHostIoAccess(uint8_t access);
+
+// True if `access` grants reading, respectively writing.
+inline bool CanRead(HostIoAccess access) {
+  return (static_cast<uint8_t>(access) & static_cast<uint8_t>(HostIoAccess::kReadOnly)) != 0;
+}
+inline bool CanWrite(HostIoAccess access) {
+  return (static_cast<uint8_t>(access) & static_cast<uint8_t>(HostIoAccess::kWriteOnly)) != 0;
+}
+
+// The access both `a` and `b` grant.
+inline HostIoAccess Intersect(HostIoAccess a, HostIoAccess b) {
+  return static_cast<HostIoAccess>(static_cast<uint8_t>(a) & static_cast<uint8_t>(b));
+}
+
+// The access the open mode of host fd `fd` allows (F_GETFL): kNone if it is not open or
+// is opened with O_PATH.
+HostIoAccess AccessOfFd(int fd);
+
+// Returns "none", "read-only", "write-only", "read-write", or "unknown".
+const char* HostIoAccessName(HostIoAccess access);
+
+// A descriptor to send: its kind, a borrowed host fd (-1 for kInvalid) and, for kHostIo,
+// the access it grants (the receiver intersects it with the fd's open mode, so the default
+// grants what the fd allows). `access` is ignored for other kinds.
 struct OutgoingDescriptor {
   DescriptorKind kind;
   int fd;
+  HostIoAccess access = HostIoAccess::kReadWrite;
 };
 
-// A received descriptor: its kind and the owned host fd (not valid for kInvalid).
+// A received descriptor: its kind and the owned host fd (not valid for kInvalid). For
+// kHostIo, `access` is what the sender granted intersected with the fd's open mode; kNone
+// for other kinds. To pass it on, send it with the same access.
 struct IncomingDescriptor {
   DescriptorKind kind;
   base::UniqueFd fd;
+  HostIoAccess access = HostIoAccess::kNone;
 };
 
 // Returns OK if `fd` really is a descriptor of `kind` as far as the kernel can tell

@@ -169,6 +169,43 @@ TEST(DescriptorTest, HostIoAcceptsAnyFd) {
   EXPECT_OK(CheckDescriptorKind(a.get(), DescriptorKind::kHostIo));
 }
 
+// Test that AccessOfFd reads the access mode of the fd's open file description.
+TEST(DescriptorTest, AccessOfFdFollowsTheOpenMode) {
+  auto [read_end, write_end] = Pipe();
+  EXPECT_EQ(AccessOfFd(read_end.get()), HostIoAccess::kReadOnly);
+  EXPECT_EQ(AccessOfFd(write_end.get()), HostIoAccess::kWriteOnly);
+  UniqueFd null_device(open("/dev/null", O_RDWR | O_CLOEXEC));
+  ASSERT_TRUE(null_device.valid());
+  EXPECT_EQ(AccessOfFd(null_device.get()), HostIoAccess::kReadWrite);
+  UniqueFd path_only(open("/dev/null", O_PATH | O_CLOEXEC));
+  ASSERT_TRUE(path_only.valid());
+  EXPECT_EQ(AccessOfFd(path_only.get()), HostIoAccess::kNone);
+  const int closed = read_end.get();
+  read_end.reset();
+  EXPECT_EQ(AccessOfFd(closed), HostIoAccess::kNone);
+}
+
+// Test that Intersect keeps only what both accesses grant, and CanRead / CanWrite read the
+// bits.
+TEST(DescriptorTest, AccessIntersection) {
+  EXPECT_EQ(Intersect(HostIoAccess::kReadWrite, HostIoAccess::kReadOnly), HostIoAccess::kReadOnly);
+  EXPECT_EQ(Intersect(HostIoAccess::kWriteOnly, HostIoAccess::kReadWrite),
+            HostIoAccess::kWriteOnly);
+  EXPECT_EQ(Intersect(HostIoAccess::kReadOnly, HostIoAccess::kWriteOnly), HostIoAccess::kNone);
+  EXPECT_EQ(Intersect(HostIoAccess::kReadWrite, HostIoAccess::kReadWrite),
+            HostIoAccess::kReadWrite);
+  EXPECT_TRUE(CanRead(HostIoAccess::kReadOnly));
+  EXPECT_FALSE(CanWrite(HostIoAccess::kReadOnly));
+  EXPECT_FALSE(CanRead(HostIoAccess::kWriteOnly));
+  EXPECT_TRUE(CanWrite(HostIoAccess::kWriteOnly));
+  EXPECT_FALSE(CanRead(HostIoAccess::kNone));
+  EXPECT_FALSE(CanWrite(HostIoAccess::kNone));
+  EXPECT_TRUE(IsKnownHostIoAccess(3));
+  EXPECT_FALSE(IsKnownHostIoAccess(4));
+  EXPECT_THAT(HostIoAccessName(HostIoAccess::kWriteOnly), StrEq("write-only"));
+  EXPECT_THAT(HostIoAccessName(static_cast<HostIoAccess>(4)), StrEq("unknown"));
+}
+
 // Test that the invalid marker must come without a host fd.
 TEST(DescriptorTest, InvalidMarkerHasNoFd) {
   EXPECT_OK(CheckDescriptorKind(-1, DescriptorKind::kInvalid));

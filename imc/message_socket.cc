@@ -74,11 +74,16 @@ absl::Status MessageSocket::Send(const OutgoingMessage& message, const WaitOptio
     }
     total += v.iov_len;
   }
-  DescriptorKind kinds[kMaxDescriptors];
+  absl::InlinedVector<WireTag, kMaxDescriptors> tags;
   absl::InlinedVector<int, kMaxDescriptors> fds;
   for (size_t i = 0; i < message.descriptors.size(); ++i) {
     const OutgoingDescriptor& d = message.descriptors[i];
-    kinds[i] = d.kind;
+    if (d.kind == DescriptorKind::kHostIo && !IsKnownHostIoAccess(static_cast<uint8_t>(d.access))) {
+      return base::ErrnoStatus(EINVAL,
+                               absl::StrCat("descriptor ", i, " has an unknown HostIo access ",
+                                            static_cast<int>(d.access)));
+    }
+    tags.push_back({d.kind, d.access});
     if (d.kind == DescriptorKind::kInvalid) continue;
     if (d.fd < 0) {
       return base::ErrnoStatus(
@@ -86,8 +91,7 @@ absl::Status MessageSocket::Send(const OutgoingMessage& message, const WaitOptio
     }
     fds.push_back(d.fd);
   }
-  WireHeader header = MakeWireHeader(PacketKind::kMessage, static_cast<uint32_t>(total),
-                                     absl::MakeConstSpan(kinds, message.descriptors.size()));
+  WireHeader header = MakeWireHeader(PacketKind::kMessage, static_cast<uint32_t>(total), tags);
   if (role_ == Role::kAccepted) {
     // Every message from the acceptor says "accepted", so no separate acknowledgement is
     // owed once one went out.
@@ -144,8 +148,12 @@ absl::StatusOr<ReceivedMessage> MessageSocket::Receive(absl::Span<const iovec> b
     message.descriptors.reserve(keep);
     next_fd = 0;
     for (size_t i = 0; i < keep; ++i) {
-      IncomingDescriptor d{parsed.tags[i], base::UniqueFd()};
+      IncomingDescriptor d{parsed.tags[i], base::UniqueFd(), HostIoAccess::kNone};
       if (d.kind != DescriptorKind::kInvalid) d.fd = std::move(packet.fds[next_fd++]);
+      // A grant never exceeds what the sender said nor what the fd's open mode allows.
+      if (d.kind == DescriptorKind::kHostIo) {
+        d.access = Intersect(parsed.access[i], AccessOfFd(d.fd.get()));
+      }
       message.descriptors.push_back(std::move(d));
     }
     // Descriptors beyond `keep` are closed with `packet`.

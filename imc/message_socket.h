@@ -52,9 +52,9 @@ class MessageSocket {
   ~MessageSocket();
 
   // Sends one message. Errors (errno): E2BIG more than kMaxDescriptors, EMSGSIZE more than
-  // kMaxUserBytes, EINVAL more than kMaxIovecs, EOPNOTSUPP descriptors on a data-only
-  // socket, EBADF a descriptor without an fd, EPIPE peer closed, EAGAIN / ETIMEDOUT /
-  // ECANCELED from `wait`.
+  // kMaxUserBytes, EINVAL more than kMaxIovecs or an unknown HostIoAccess, EOPNOTSUPP
+  // descriptors on a data-only socket, EBADF a descriptor without an fd, EPIPE peer closed,
+  // EAGAIN / ETIMEDOUT / ECANCELED from `wait`.
   absl::Status Send(const OutgoingMessage& message, const WaitOptions& wait = {}) const;
 
   // Receives one message into `buffers`, keeping at most `max_descriptors` descriptors.

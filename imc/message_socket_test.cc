@@ -660,6 +660,52 @@ TEST(MessageSocketTest, HostIoTravels) {
   EXPECT_STREQ(buffer, "via pipe");
 }
 
+// Test that a HostIo descriptor arrives with the access its sender granted, narrowed to the
+// fd's open mode: a read-only grant of a read-write fd stays read-only, and no grant widens
+// a pipe end beyond its direction.
+TEST(MessageSocketTest, HostIoAccessTravelsAndNarrowsToTheFd) {
+  absl::StatusOr<ConnectedPair> pair = MakeConnectedPair();
+  ASSERT_OK(pair);
+  auto& [a, b] = *pair;
+  UniqueFd read_write(open("/dev/null", O_RDWR | O_CLOEXEC));
+  ASSERT_TRUE(read_write.valid());
+  Pipe pipe = MakePipe();
+  absl::StatusOr<SharedMemory> memory = SharedMemory::Create(65536);
+  ASSERT_OK(memory);
+  const OutgoingDescriptor descriptors[] = {
+      {DescriptorKind::kHostIo, read_write.get(), HostIoAccess::kReadOnly},
+      {DescriptorKind::kHostIo, read_write.get(), HostIoAccess::kWriteOnly},
+      {DescriptorKind::kHostIo, read_write.get()},  // Default: what the fd allows.
+      {DescriptorKind::kHostIo, pipe.read_end.get(), HostIoAccess::kReadWrite},
+      {DescriptorKind::kHostIo, pipe.write_end.get(), HostIoAccess::kReadOnly},
+      // Access is HostIo's alone: ignored for any other kind.
+      {DescriptorKind::kSharedMemory, memory->fd(), HostIoAccess::kReadOnly}};
+  ASSERT_OK(SendText(a, "grants", descriptors));
+  absl::StatusOr<TextMessage> received = ReceiveText(b);
+  ASSERT_OK(received);
+  ASSERT_THAT(received->message.descriptors, SizeIs(6));
+  const HostIoAccess expected[] = {HostIoAccess::kReadOnly,  HostIoAccess::kWriteOnly,
+                                   HostIoAccess::kReadWrite, HostIoAccess::kReadOnly,
+                                   HostIoAccess::kNone,      HostIoAccess::kNone};
+  for (size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(received->message.descriptors[i].access, expected[i])
+        << i << ": " << HostIoAccessName(received->message.descriptors[i].access);
+  }
+}
+
+// Test that sending a HostIo descriptor with an access value outside the enum is EINVAL and
+// sends nothing.
+TEST(MessageSocketTest, UnknownHostIoAccessIsRefused) {
+  absl::StatusOr<ConnectedPair> pair = MakeConnectedPair();
+  ASSERT_OK(pair);
+  auto& [a, b] = *pair;
+  Pipe pipe = MakePipe();
+  const OutgoingDescriptor descriptors[] = {
+      {DescriptorKind::kHostIo, pipe.read_end.get(), static_cast<HostIoAccess>(4)}};
+  EXPECT_THAT(SendText(a, "x", descriptors), HasErrno(EINVAL));
+  EXPECT_THAT(ReceiveText(b, 16, kMaxDescriptors, Nonblocking()), HasErrno(EAGAIN));
+}
+
 // Test that a data-only socket end travels and the receiver talks through it.
 TEST(MessageSocketTest, DataOnlySocketTravels) {
   absl::StatusOr<ConnectedPair> pair = MakeConnectedPair();
@@ -915,7 +961,7 @@ TEST_F(MalformedTrafficTest, BadVersion) {
 
 // Test that a descriptor count above 8 is refused and its fds closed.
 TEST_F(MalformedTrafficTest, DescriptorCountAboveMax) {
-  std::vector<DescriptorKind> kinds(kMaxDescriptors, DescriptorKind::kHostIo);
+  std::vector<WireTag> kinds(kMaxDescriptors, DescriptorKind::kHostIo);
   WireHeader header = MakeWireHeader(PacketKind::kMessage, 0, kinds);
   header.descriptor_count = kMaxDescriptors + 1;
   ASSERT_OK(SendRawMessage(sender().fd(), header, "", Fds(8)));
@@ -1010,7 +1056,7 @@ TEST_F(MalformedTrafficTest, ZeroBytePacket) {
 
 // Test that 9 fds under a header for 8 are refused and all closed.
 TEST_F(MalformedTrafficTest, NineFds) {
-  std::vector<DescriptorKind> kinds(kMaxDescriptors, DescriptorKind::kHostIo);
+  std::vector<WireTag> kinds(kMaxDescriptors, DescriptorKind::kHostIo);
   WireHeader header = MakeWireHeader(PacketKind::kMessage, 0, kinds);
   ASSERT_OK(SendRawMessage(sender().fd(), header, "", Fds(9)));
   ExpectRefused();
@@ -1019,7 +1065,7 @@ TEST_F(MalformedTrafficTest, NineFds) {
 // Test that more fds than the control buffer holds (truncated control data: the kernel drops
 // the rest) are refused and the ones that arrived closed.
 TEST_F(MalformedTrafficTest, TruncatedControlData) {
-  std::vector<DescriptorKind> kinds(kMaxDescriptors, DescriptorKind::kHostIo);
+  std::vector<WireTag> kinds(kMaxDescriptors, DescriptorKind::kHostIo);
   WireHeader header = MakeWireHeader(PacketKind::kMessage, 0, kinds);
   ASSERT_OK(SendRawMessage(sender().fd(), header, "", Fds(20)));
   ExpectRefused();

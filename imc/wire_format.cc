@@ -15,8 +15,17 @@ absl::Status Malformed(absl::string_view why) {
 
 }  // namespace
 
+uint8_t EncodeWireTag(WireTag tag) {
+  uint8_t byte = static_cast<uint8_t>(tag.kind) & kTagKindMask;
+  if (tag.kind == DescriptorKind::kHostIo) {
+    byte |=
+        static_cast<uint8_t>(static_cast<uint8_t>(tag.access) << kTagAccessShift) & kTagAccessMask;
+  }
+  return byte;
+}
+
 WireHeader MakeWireHeader(PacketKind kind, uint32_t byte_count,
-                          absl::Span<const DescriptorKind> descriptors) {
+                          absl::Span<const WireTag> descriptors) {
   WireHeader header;
   memset(&header, 0, sizeof(header));
   header.version = kWireVersion;
@@ -24,7 +33,7 @@ WireHeader MakeWireHeader(PacketKind kind, uint32_t byte_count,
   header.descriptor_count = static_cast<uint8_t>(descriptors.size());
   header.byte_count = byte_count;
   for (size_t i = 0; i < descriptors.size() && i < kMaxDescriptors; ++i) {
-    header.tags[i] = static_cast<uint8_t>(descriptors[i]);
+    header.tags[i] = EncodeWireTag(descriptors[i]);
   }
   return header;
 }
@@ -64,12 +73,22 @@ absl::StatusOr<ParsedHeader> ParseWireHeader(const WireHeader& header, size_t pa
     if (i >= parsed.descriptor_count) {
       if (header.tags[i] != 0) return Malformed("tag set beyond the descriptor count");
       parsed.tags[i] = DescriptorKind::kInvalid;
+      parsed.access[i] = HostIoAccess::kNone;
       continue;
     }
-    if (!IsKnownDescriptorKind(header.tags[i])) {
-      return Malformed(absl::StrCat("unknown descriptor tag ", header.tags[i]));
+    const uint8_t tag = header.tags[i];
+    const uint8_t kind = tag & kTagKindMask;
+    const uint8_t access = (tag & kTagAccessMask) >> kTagAccessShift;
+    if ((tag & ~(kTagKindMask | kTagAccessMask)) != 0 || !IsKnownDescriptorKind(kind)) {
+      return Malformed(absl::StrCat("unknown descriptor tag 0x", absl::Hex(tag)));
     }
-    parsed.tags[i] = static_cast<DescriptorKind>(header.tags[i]);
+    parsed.tags[i] = static_cast<DescriptorKind>(kind);
+    if (parsed.tags[i] != DescriptorKind::kHostIo && access != 0) {
+      return Malformed(absl::StrCat("access bits on a ", DescriptorKindName(parsed.tags[i]),
+                                    " tag 0x", absl::Hex(tag)));
+    }
+    // Two bits hold every HostIoAccess value; kNone is a HostIo that grants no I/O.
+    parsed.access[i] = static_cast<HostIoAccess>(access);
     if (parsed.tags[i] != DescriptorKind::kInvalid) ++parsed.fd_count;
   }
   if (parsed.fd_count != fds_received) {

@@ -3,6 +3,9 @@
 // One SOCK_SEQPACKET packet is one message: a 16-byte WireHeader, then the user bytes; the
 // host fds ride in one SCM_RIGHTS control message, in tag order, one for each tag that is
 // not kInvalid. Every message has a header, so an empty message is not end of stream.
+//
+// A tag byte holds the descriptor's kind in bits 0-3 and, for kHostIo only, its HostIoAccess
+// in bits 4-5; every other bit is zero. A receiver rejects a tag with any other bit set.
 #ifndef IMC_WIRE_FORMAT_H_
 #define IMC_WIRE_FORMAT_H_
 
@@ -15,7 +18,14 @@
 
 namespace imc {
 
-inline constexpr uint8_t kWireVersion = 1;
+// 2: tags carry a HostIo descriptor's access (version 1 had none, so every HostIo
+// descriptor widened to the fd's open mode on receipt).
+inline constexpr uint8_t kWireVersion = 2;
+
+// The parts of a tag byte (see above).
+inline constexpr uint8_t kTagKindMask = 0x0f;
+inline constexpr int kTagAccessShift = 4;
+inline constexpr uint8_t kTagAccessMask = 0x30;
 
 // The most user bytes one message carries (NaCl's NACL_ABI_IMC_USER_BYTES_MAX).
 inline constexpr size_t kMaxUserBytes = 128 * 1024;
@@ -43,9 +53,22 @@ struct WireHeader {
 };
 static_assert(sizeof(WireHeader) == 16, "the wire header is 16 bytes");
 
-// Returns the header of a message with `byte_count` user bytes and these descriptor kinds.
+// What one tag says: a descriptor's kind and, for kHostIo, the access it grants. A bare
+// kind converts to a tag that grants full access (which only HostIo tags carry).
+struct WireTag {
+  WireTag(DescriptorKind kind, HostIoAccess access = HostIoAccess::kReadWrite)  // NOLINT
+      : kind(kind), access(access) {}
+
+  DescriptorKind kind;
+  HostIoAccess access;
+};
+
+// Returns the tag byte for `tag`: its kind, and its access if it is a kHostIo tag.
+uint8_t EncodeWireTag(WireTag tag);
+
+// Returns the header of a message with `byte_count` user bytes and these descriptors.
 WireHeader MakeWireHeader(PacketKind kind, uint32_t byte_count,
-                          absl::Span<const DescriptorKind> descriptors);
+                          absl::Span<const WireTag> descriptors);
 
 // What a valid header says.
 struct ParsedHeader {
@@ -54,6 +77,9 @@ struct ParsedHeader {
   size_t byte_count;
   size_t descriptor_count;
   DescriptorKind tags[kMaxDescriptors];
+  // The access each kHostIo tag grants (as sent: not yet narrowed to the fd); kNone for
+  // every other tag.
+  HostIoAccess access[kMaxDescriptors];
   size_t fd_count;  // Tags that are not kInvalid.
 };
 

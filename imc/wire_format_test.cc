@@ -17,7 +17,7 @@ using ::testing::HasSubstr;
 constexpr size_t kHeaderSize = sizeof(WireHeader);
 
 // A header for a message of `bytes` user bytes with these descriptor kinds.
-WireHeader Header(uint32_t bytes, std::initializer_list<DescriptorKind> kinds = {}) {
+WireHeader Header(uint32_t bytes, std::initializer_list<WireTag> kinds = {}) {
   return MakeWireHeader(PacketKind::kMessage, bytes, kinds);
 }
 
@@ -33,7 +33,8 @@ TEST(WireFormatTest, MakeWireHeaderFillsEveryField) {
   EXPECT_EQ(header.byte_count, 1234u);
   EXPECT_EQ(header.tags[0], static_cast<uint8_t>(DescriptorKind::kSocketAddress));
   EXPECT_EQ(header.tags[1], static_cast<uint8_t>(DescriptorKind::kInvalid));
-  EXPECT_EQ(header.tags[2], static_cast<uint8_t>(DescriptorKind::kHostIo));
+  // A bare HostIo kind grants full access: kind 4, access 3 in bits 4-5.
+  EXPECT_EQ(header.tags[2], 0x34);
   for (size_t i = 3; i < kMaxDescriptors; ++i) EXPECT_EQ(header.tags[i], 0) << i;
 }
 
@@ -63,7 +64,7 @@ TEST(WireFormatTest, EmptyMessageParses) {
 
 // Test that the largest message, kMaxUserBytes and kMaxDescriptors, parses.
 TEST(WireFormatTest, LargestMessageParses) {
-  std::vector<DescriptorKind> kinds(kMaxDescriptors, DescriptorKind::kHostIo);
+  std::vector<WireTag> kinds(kMaxDescriptors, DescriptorKind::kHostIo);
   WireHeader header = MakeWireHeader(PacketKind::kMessage, kMaxUserBytes, kinds);
   absl::StatusOr<ParsedHeader> parsed =
       ParseWireHeader(header, kHeaderSize + kMaxUserBytes, kMaxDescriptors);
@@ -156,6 +157,76 @@ TEST(WireFormatTest, UnknownTagIsRejected) {
   EXPECT_THAT(ParseWireHeader(header, kHeaderSize, 1), HasErrno(EPROTO));
 }
 
+// Test that a HostIo tag carries each access in bits 4-5 and parses back to it, and that
+// other tags carry none whatever access their WireTag names.
+TEST(WireFormatTest, HostIoAccessTravelsInTheTag) {
+  const struct {
+    HostIoAccess access;
+    uint8_t byte;
+  } kCases[] = {{HostIoAccess::kNone, 0x04},
+                {HostIoAccess::kReadOnly, 0x14},
+                {HostIoAccess::kWriteOnly, 0x24},
+                {HostIoAccess::kReadWrite, 0x34}};
+  for (const auto& c : kCases) {
+    WireHeader header = Header(0, {{DescriptorKind::kHostIo, c.access},
+                                   {DescriptorKind::kSharedMemory, c.access},
+                                   {DescriptorKind::kInvalid, c.access}});
+    EXPECT_EQ(header.tags[0], c.byte) << HostIoAccessName(c.access);
+    EXPECT_EQ(header.tags[1], static_cast<uint8_t>(DescriptorKind::kSharedMemory));
+    EXPECT_EQ(header.tags[2], 0);
+    absl::StatusOr<ParsedHeader> parsed = ParseWireHeader(header, kHeaderSize, 2);
+    ASSERT_OK(parsed);
+    EXPECT_EQ(parsed->tags[0], DescriptorKind::kHostIo);
+    EXPECT_EQ(parsed->access[0], c.access) << HostIoAccessName(c.access);
+    EXPECT_EQ(parsed->tags[1], DescriptorKind::kSharedMemory);
+    EXPECT_EQ(parsed->access[1], HostIoAccess::kNone);
+    EXPECT_EQ(parsed->access[2], HostIoAccess::kNone);
+  }
+}
+
+// Test that access bits on a tag other than HostIo are rejected: only HostIo grants access.
+TEST(WireFormatTest, AccessBitsOnOtherTagsAreRejected) {
+  for (DescriptorKind kind : {DescriptorKind::kSocketAddress, DescriptorKind::kDataOnlySocket,
+                              DescriptorKind::kSharedMemory}) {
+    for (uint8_t access : {0x10, 0x20, 0x30}) {
+      WireHeader header = Header(0, {kind});
+      header.tags[0] |= access;
+      absl::StatusOr<ParsedHeader> parsed = ParseWireHeader(header, kHeaderSize, 1);
+      EXPECT_THAT(parsed, HasErrno(EPROTO)) << DescriptorKindName(kind) << " " << int{access};
+      EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("access bits"));
+    }
+  }
+  // An invalid marker carries no fd, so its access bits would be all that is wrong.
+  WireHeader header = Header(0, {DescriptorKind::kInvalid});
+  header.tags[0] = 0x10;
+  EXPECT_THAT(ParseWireHeader(header, kHeaderSize, 0), HasErrno(EPROTO));
+}
+
+// Test that the two high bits of a tag are reserved: set, the tag is unknown, even on a
+// HostIo tag with valid access.
+TEST(WireFormatTest, ReservedTagBitsAreRejected) {
+  for (uint8_t reserved : {0x40, 0x80, 0xc0}) {
+    WireHeader header = Header(0, {{DescriptorKind::kHostIo, HostIoAccess::kReadOnly}});
+    header.tags[0] |= reserved;
+    absl::StatusOr<ParsedHeader> parsed = ParseWireHeader(header, kHeaderSize, 1);
+    EXPECT_THAT(parsed, HasErrno(EPROTO)) << int{reserved};
+    EXPECT_THAT(std::string(parsed.status().message()), HasSubstr("unknown descriptor tag"));
+  }
+  // An unknown kind in the low bits stays unknown with access bits beside it.
+  WireHeader header = Header(0, {DescriptorKind::kHostIo});
+  header.tags[0] = 0x35;
+  EXPECT_THAT(ParseWireHeader(header, kHeaderSize, 1), HasErrno(EPROTO));
+}
+
+// Test that a version 1 header (whose HostIo tags had no access) is refused, not read as
+// granting nothing or everything.
+TEST(WireFormatTest, VersionOneIsRefused) {
+  WireHeader header = Header(0, {DescriptorKind::kHostIo});
+  header.version = 1;
+  header.tags[0] = static_cast<uint8_t>(DescriptorKind::kHostIo);
+  EXPECT_THAT(ParseWireHeader(header, kHeaderSize, 1), HasErrno(EPROTO));
+}
+
 // Test that a tag set beyond the descriptor count is rejected.
 TEST(WireFormatTest, TagBeyondCountIsRejected) {
   WireHeader header = Header(0, {DescriptorKind::kHostIo});
@@ -183,7 +254,7 @@ TEST(WireFormatTest, AcceptAckMustBeEmpty) {
 
   WireHeader with_bytes = MakeWireHeader(PacketKind::kAcceptAck, 1, {});
   EXPECT_THAT(ParseWireHeader(with_bytes, kHeaderSize + 1, 0), HasErrno(EPROTO));
-  const DescriptorKind invalid[] = {DescriptorKind::kInvalid};
+  const WireTag invalid[] = {DescriptorKind::kInvalid};
   WireHeader with_descriptor = MakeWireHeader(PacketKind::kAcceptAck, 0, invalid);
   EXPECT_THAT(ParseWireHeader(with_descriptor, kHeaderSize, 0), HasErrno(EPROTO));
 }

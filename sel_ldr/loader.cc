@@ -42,6 +42,35 @@ absl::StatusOr<base::UniqueFd> AdoptHostFd(int fd, const std::string& flag) {
   return absl::InvalidArgumentError(absl::StrCat(flag, ": host fd ", fd, " is not open"));
 }
 
+// The host fds the command line grants, owned by sel_ldr.
+struct GrantedFds {
+  std::vector<base::UniqueFd> descriptors;  // One per LoaderOptions::descriptors, in order.
+  base::UniqueFd bootstrap;                 // -X D, if given.
+};
+
+// Takes ownership of every host fd the command line grants. It runs before sel_ldr opens
+// anything of its own, so a grant names an fd that was open when sel_ldr started or is a
+// usage error (InvalidArgument naming the flag), and no fd of sel_ldr's (the module file,
+// its copies of stdio, sockets) can take a granted number. The fds above stdio are adopted
+// first: adopting them opens nothing, while each copy of a granted stdio fd takes the
+// lowest free number, which must not be a granted one that is not open.
+absl::StatusOr<GrantedFds> AdoptGrantedFds(const LoaderOptions& options) {
+  GrantedFds granted;
+  granted.descriptors.resize(options.descriptors.size());
+  for (bool stdio : {false, true}) {
+    for (size_t i = 0; i < options.descriptors.size(); ++i) {
+      const GrantedDescriptor& grant = options.descriptors[i];
+      if ((grant.host_fd <= STDERR_FILENO) != stdio) continue;
+      ASSIGN_OR_RETURN(granted.descriptors[i], AdoptHostFd(grant.host_fd, grant.flag));
+    }
+    if (options.bootstrap_fd.has_value() && (*options.bootstrap_fd <= STDERR_FILENO) == stdio) {
+      ASSIGN_OR_RETURN(granted.bootstrap, AdoptHostFd(*options.bootstrap_fd,
+                                                      absl::StrCat("-X ", *options.bootstrap_fd)));
+    }
+  }
+  return granted;
+}
+
 HostIoDescriptor::Access AccessFor(GrantedDescriptor::Kind kind) {
   switch (kind) {
     case GrantedDescriptor::Kind::kReadOnly:
@@ -53,9 +82,10 @@ HostIoDescriptor::Access AccessFor(GrantedDescriptor::Kind kind) {
   }
 }
 
-// Installs stdio, the granted descriptors and the -X service socket. Errors are usage
-// errors (InvalidArgument) or failures to set up.
-absl::Status BuildTable(const LoaderOptions& options, syscalls::DescriptorTable* table) {
+// Installs stdio, the granted descriptors (on the fds `granted` owns) and the -X service
+// socket. Errors are usage errors (InvalidArgument) or failures to set up.
+absl::Status BuildTable(const LoaderOptions& options, GrantedFds granted,
+                        syscalls::DescriptorTable* table) {
   for (int stdio = 0; stdio < 3; ++stdio) {
     int fd = fcntl(stdio, F_DUPFD_CLOEXEC, 3);
     if (fd < 0) continue;  // sel_ldr was started without it; so is the module.
@@ -63,8 +93,9 @@ absl::Status BuildTable(const LoaderOptions& options, syscalls::DescriptorTable*
     HostIoDescriptor::Access access = HostIoDescriptor::AccessOf(fd);
     table->InstallAt(stdio, std::make_shared<HostIoDescriptor>(std::move(owned), access));
   }
-  for (const GrantedDescriptor& grant : options.descriptors) {
-    ASSIGN_OR_RETURN(base::UniqueFd fd, AdoptHostFd(grant.host_fd, grant.flag));
+  for (size_t i = 0; i < options.descriptors.size(); ++i) {
+    const GrantedDescriptor& grant = options.descriptors[i];
+    base::UniqueFd fd = std::move(granted.descriptors[i]);
     syscalls::DescriptorRef descriptor;
     if (grant.kind == GrantedDescriptor::Kind::kImc) {
       absl::StatusOr<imc::ConnectedSocket> socket =
@@ -82,9 +113,8 @@ absl::Status BuildTable(const LoaderOptions& options, syscalls::DescriptorTable*
   }
   if (options.bootstrap_fd.has_value()) {
     const std::string flag = absl::StrCat("-X ", *options.bootstrap_fd);
-    ASSIGN_OR_RETURN(base::UniqueFd fd, AdoptHostFd(*options.bootstrap_fd, flag));
     absl::StatusOr<imc::ConnectedSocket> bootstrap =
-        imc::ConnectedSocket::FromHostSocket(std::move(fd));
+        imc::ConnectedSocket::FromHostSocket(std::move(granted.bootstrap));
     if (!bootstrap.ok()) {
       return absl::InvalidArgumentError(
           absl::StrCat(flag, ": host fd ", *options.bootstrap_fd,
@@ -123,6 +153,13 @@ std::vector<std::string> ModuleEnvironment(const LoaderOptions& options) {
 }  // namespace
 
 int RunLoader(const LoaderOptions& options) {
+  // First of all: nothing sel_ldr opens may take a granted fd's number.
+  absl::StatusOr<GrantedFds> granted = AdoptGrantedFds(options);
+  if (!granted.ok()) {
+    LOG(ERROR) << granted.status().message();
+    return kExitUsage;
+  }
+
   absl::StatusOr<base::UniqueFd> module = OpenModule(options.module_path);
   if (!module.ok()) {
     LOG(ERROR) << "cannot load module '" << options.module_path
@@ -131,7 +168,7 @@ int RunLoader(const LoaderOptions& options) {
   }
 
   syscalls::DescriptorTable table;
-  absl::Status built = BuildTable(options, &table);
+  absl::Status built = BuildTable(options, *std::move(granted), &table);
   if (!built.ok()) {
     LOG(ERROR) << built.message();
     return absl::IsInvalidArgument(built) ? kExitUsage : kExitSandboxFailed;

@@ -102,22 +102,11 @@ absl::optional<std::pair<int, size_t>> SharedMemoryDescriptor::SharedMemoryFd() 
   return std::make_pair(memory_.fd(), memory_.size());
 }
 
-HostIoDescriptor::Access HostIoDescriptor::AccessOf(int fd) {
-  int flags = fcntl(fd, F_GETFL);
-  switch (flags < 0 ? O_RDWR : flags & O_ACCMODE) {
-    case O_RDONLY:
-      return Access::kReadOnly;
-    case O_WRONLY:
-      return Access::kWriteOnly;
-    default:
-      return Access::kReadWrite;
-  }
-}
-
 absl::StatusOr<size_t> HostIoDescriptor::Read(const CallContext& context,
                                               absl::Span<uint8_t> buffer) {
-  if (access_ == Access::kWriteOnly) {
-    return base::ErrnoStatus(EBADF, "read on a write-only HostIo descriptor");
+  if (!imc::CanRead(access_)) {
+    return base::ErrnoStatus(
+        EBADF, absl::StrCat("read on a ", imc::HostIoAccessName(access_), " HostIo descriptor"));
   }
   // POSIX: a read of nothing returns 0 and has no other effect; it must not wait for input.
   if (buffer.empty()) return size_t{0};
@@ -127,8 +116,9 @@ absl::StatusOr<size_t> HostIoDescriptor::Read(const CallContext& context,
 
 absl::StatusOr<size_t> HostIoDescriptor::Write(const CallContext& context,
                                                absl::Span<const uint8_t> data) {
-  if (access_ == Access::kReadOnly) {
-    return base::ErrnoStatus(EBADF, "write on a read-only HostIo descriptor");
+  if (!imc::CanWrite(access_)) {
+    return base::ErrnoStatus(
+        EBADF, absl::StrCat("write on a ", imc::HostIoAccessName(access_), " HostIo descriptor"));
   }
   // Likewise a write of nothing: it must not wait for room.
   if (data.empty()) return size_t{0};
@@ -183,7 +173,7 @@ absl::StatusOr<nacl_abi_stat> HostIoDescriptor::Stat() const {
 }
 
 absl::optional<imc::OutgoingDescriptor> HostIoDescriptor::ForTransfer() const {
-  return imc::OutgoingDescriptor{imc::DescriptorKind::kHostIo, fd_.get()};
+  return imc::OutgoingDescriptor{imc::DescriptorKind::kHostIo, fd_.get(), access_};
 }
 
 absl::StatusOr<DescriptorRef> FromIncoming(imc::IncomingDescriptor incoming) {
@@ -201,8 +191,9 @@ absl::StatusOr<DescriptorRef> FromIncoming(imc::IncomingDescriptor incoming) {
       return DescriptorRef(std::make_shared<SharedMemoryDescriptor>(std::move(memory)));
     }
     case imc::DescriptorKind::kHostIo: {
-      HostIoDescriptor::Access access = HostIoDescriptor::AccessOf(incoming.fd.get());
-      return DescriptorRef(std::make_shared<HostIoDescriptor>(std::move(incoming.fd), access));
+      // The access the sender granted, never more than the fd's open mode allows.
+      return DescriptorRef(
+          std::make_shared<HostIoDescriptor>(std::move(incoming.fd), incoming.access));
     }
   }
   return base::ErrnoStatus(EPROTO, "unknown descriptor kind");

@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "base/unique_fd.h"
 #include "imc/bound_socket.h"
+#include "imc/descriptor.h"
 #include "imc/message_socket.h"
 #include "imc/shared_memory.h"
 #include "syscalls/descriptor.h"
@@ -89,16 +90,20 @@ class SharedMemoryDescriptor final : public Descriptor {
   imc::SharedMemory memory_;
 };
 
-// A host fd for plain I/O: stdio, `-h/-r/-w`; may travel.
+// A host fd for plain I/O: stdio, `-h/-r/-w`; may travel, and takes its access along (a
+// read-only grant arrives read-only wherever it is sent).
 class HostIoDescriptor final : public Descriptor {
  public:
-  enum class Access { kReadOnly, kWriteOnly, kReadWrite };
+  using Access = imc::HostIoAccess;
 
+  // A descriptor that grants `access` on `fd`, as far as the fd's open mode allows.
   HostIoDescriptor(base::UniqueFd fd, Access access)
-      : Descriptor(DescriptorType::kHostIo), fd_(std::move(fd)), access_(access) {}
+      : Descriptor(DescriptorType::kHostIo),
+        fd_(std::move(fd)),
+        access_(imc::Intersect(access, imc::AccessOfFd(fd_.get()))) {}
 
   // The access a host fd's open flags allow.
-  static Access AccessOf(int fd);
+  static Access AccessOf(int fd) { return imc::AccessOfFd(fd); }
 
   absl::StatusOr<size_t> Read(const CallContext& context, absl::Span<uint8_t> buffer) override;
   absl::StatusOr<size_t> Write(const CallContext& context, absl::Span<const uint8_t> data) override;
@@ -106,6 +111,7 @@ class HostIoDescriptor final : public Descriptor {
   absl::optional<imc::OutgoingDescriptor> ForTransfer() const override;
 
   int fd() const { return fd_.get(); }
+  Access access() const { return access_; }
 
  private:
   // Runs `transfer` (a read or write of the fd) once the fd is ready for `events`.

@@ -13,6 +13,7 @@
 #include "absl/time/clock.h"
 #include "base/fd_count.h"
 #include "base/status_matchers.h"
+#include "base/unique_fd.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 
@@ -99,6 +100,26 @@ TEST_F(LauncherTest, DescriptorRoundTrip) {
   EXPECT_EQ(got, 'x');
   close(pipe_fds[0]);
   close(pipe_fds[1]);
+}
+
+// Test that a HostIo descriptor keeps the access it was sent with through the module and
+// back: a read-only grant of a read-write fd returns read-only, a write-only one write-only.
+TEST_F(LauncherTest, DescriptorRoundTripKeepsAccess) {
+  absl::StatusOr<Module> module = Module::Launch(Options({"echo"}));
+  ASSERT_OK(module);
+  absl::StatusOr<imc::ConnectedSocket> connection = module->Connect(Soon());
+  ASSERT_OK(connection);
+  base::UniqueFd read_write(open("/dev/null", O_RDWR | O_CLOEXEC));
+  ASSERT_TRUE(read_write.valid());
+  const imc::OutgoingDescriptor sent[] = {
+      {imc::DescriptorKind::kHostIo, read_write.get(), imc::HostIoAccess::kReadOnly},
+      {imc::DescriptorKind::kHostIo, read_write.get(), imc::HostIoAccess::kWriteOnly}};
+  ASSERT_OK(connection->Send({{}, sent}));
+  absl::StatusOr<imc::ReceivedMessage> reply = connection->Receive({}, 2);
+  ASSERT_OK(reply);
+  ASSERT_EQ(reply->descriptors.size(), 2u);
+  EXPECT_EQ(reply->descriptors[0].access, imc::HostIoAccess::kReadOnly);
+  EXPECT_EQ(reply->descriptors[1].access, imc::HostIoAccess::kWriteOnly);
 }
 
 // Test that a missing sel_ldr is NotFound and names the path.
