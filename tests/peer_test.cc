@@ -94,16 +94,20 @@ TEST(PeerTest, PidfdsFromAPeerDoNotAccumulate) {
   ASSERT_EQ(setsockopt(theirs.get(), SOL_SOCKET, SO_PASSPIDFD, &on, sizeof(on)), 0);
   const int sel_ldr_fds = CountFdsOf(sel_ldr->pid());
   ASSERT_GT(sel_ldr_fds, 0);
+  // sel_ldr's own fds vary by a few (worker threads, the call being served); a leak would
+  // add one per message.
+  constexpr int kSlack = 8;
   for (int i = 0; i < 2000; ++i) {
     ASSERT_OK(Send(*channel, absl::StrCat("message ", i)));
     absl::StatusOr<std::string> answer = Receive(*channel);
     ASSERT_OK(answer);
     ASSERT_EQ(*answer, "refused") << "message " << i;
     if (i % 500 == 499) {
-      EXPECT_LE(CountFdsOf(sel_ldr->pid()), sel_ldr_fds + 2) << "after " << i + 1 << " messages";
+      EXPECT_LE(CountFdsOf(sel_ldr->pid()), sel_ldr_fds + kSlack)
+          << "after " << i + 1 << " messages";
     }
   }
-  EXPECT_LE(CountFdsOf(sel_ldr->pid()), sel_ldr_fds + 2);
+  EXPECT_LE(CountFdsOf(sel_ldr->pid()), sel_ldr_fds + kSlack);
 
   const int off = 0;
   ASSERT_EQ(setsockopt(theirs.get(), SOL_SOCKET, SO_PASSPIDFD, &off, sizeof(off)), 0);
@@ -145,7 +149,7 @@ TEST(PeerTest, PendingConnectionsAreCappedAndConnectWaits) {
   absl::StatusOr<std::string> beyond = sel_ldr->ReadLine(absl::Seconds(1));
   EXPECT_FALSE(beyond.ok()) << "a connect beyond the cap returned: " << *beyond;
   // The requests wait in the kernel, not as fds of sel_ldr.
-  EXPECT_LE(CountFdsOf(sel_ldr->pid()), sel_ldr_fds + 2);
+  EXPECT_LE(CountFdsOf(sel_ldr->pid()), sel_ldr_fds + 8);
 
   ASSERT_OK(sel_ldr->WriteStdin("go\n"));
   absl::StatusOr<SelLdrResult> result = sel_ldr->Wait();
