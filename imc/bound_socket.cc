@@ -2,13 +2,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 
-#include <climits>
+#include <cstdint>
 
 #include "absl/strings/str_cat.h"
 #include "base/errno_status.h"
 #include "base/status_macros.h"
+#include "imc/descriptor.h"
 #include "imc/packet.h"
 #include "imc/wire_format.h"
 
@@ -28,19 +31,49 @@ absl::Status MalformedRequest(absl::string_view why) {
 
 }  // namespace
 
-absl::StatusOr<std::pair<BoundSocket, SocketAddress>> MakeBoundSocket() {
+int PendingRequestBytes() {
+  // A request is one skb of one byte with one fd; the kernel charges its truesize to the
+  // sender's send buffer, which SIOCOUTQ reports for AF_UNIX sockets.
+  static const int bytes = [] {
+    constexpr int kFallback = 1024;
+    int pair[2];
+    if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) != 0) return kFallback;
+    base::UniqueFd receiver(pair[0]);
+    base::UniqueFd sender(pair[1]);
+    const char request = kConnectRequest;
+    iovec iov = {const_cast<char*>(&request), 1};
+    const int fd = receiver.get();
+    int queued = 0;
+    if (!SendPacket(sender.get(), {&iov, 1}, {&fd, 1}, {}).ok() ||
+        ioctl(sender.get(), SIOCOUTQ, &queued) != 0 || queued <= 0) {
+      return kFallback;
+    }
+    return queued;
+  }();
+  return bytes;
+}
+
+absl::StatusOr<std::pair<BoundSocket, SocketAddress>> MakeBoundSocket(
+    const BoundSocketOptions& options) {
+  if (options.max_pending < 1 || options.max_pending > kMaxPendingLimit) {
+    return base::ErrnoStatus(EINVAL, absl::StrCat("max_pending ", options.max_pending,
+                                                  " is outside 1..", kMaxPendingLimit));
+  }
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
     return base::ErrnoStatus(errno, "socketpair");
   }
   BoundSocket bound{base::UniqueFd(fds[0])};
   SocketAddress address = SocketAddress::Adopt(base::UniqueFd(fds[1]));
-  int buffer = kPendingRequestBufferBytes;
-  if (setsockopt(address.fd(), SOL_SOCKET, SO_SNDBUFFORCE, &buffer, sizeof(buffer)) != 0) {
-    buffer = INT_MAX / 2;  // The kernel clamps it to net.core.wmem_max.
-    if (setsockopt(address.fd(), SOL_SOCKET, SO_SNDBUF, &buffer, sizeof(buffer)) != 0) {
-      return base::ErrnoStatus(errno, "setsockopt(SO_SNDBUF)");
-    }
+  // A send goes ahead while the queued requests take less than the buffer, and the kernel
+  // doubles what it is asked for: exactly max_pending requests fit in max_pending * bytes
+  // (above the kernel's minimum buffer). The product fits an int: 1e6 * ~1 KiB.
+  const int64_t wanted = int64_t{options.max_pending} * PendingRequestBytes();
+  int buffer = static_cast<int>((wanted + 1) / 2);
+  if (setsockopt(address.fd(), SOL_SOCKET, SO_SNDBUFFORCE, &buffer, sizeof(buffer)) != 0 &&
+      setsockopt(address.fd(), SOL_SOCKET, SO_SNDBUF, &buffer, sizeof(buffer)) != 0) {
+    // Without CAP_NET_ADMIN the kernel clamps SO_SNDBUF to net.core.wmem_max.
+    return base::ErrnoStatus(errno, "setsockopt(SO_SNDBUF)");
   }
   return std::make_pair(std::move(bound), std::move(address));
 }
@@ -85,15 +118,16 @@ absl::StatusOr<ConnectedSocket> BoundSocket::Accept(const WaitOptions& wait) con
     return base::ErrnoStatus(EPIPE, "accept: every SocketAddress of this bound socket is closed");
   }
   // Any fds that came with a bad request are closed with `packet`.
-  if (packet.control_truncated) return MalformedRequest("more than 8 fds");
   if (packet.size != 1) return MalformedRequest(absl::StrCat(packet.size, " bytes, expected 1"));
   if (request[0] != kConnectRequest) return MalformedRequest("wrong request byte");
   if (packet.fds.size() != 1) {
     return MalformedRequest(absl::StrCat(packet.fds.size(), " fds, expected 1"));
   }
-  // One syscall both checks that the fd is a socket and reads whether the connector waits
-  // for acceptance. Its SEQPACKET type is checked by use: anything else fails its first
-  // message with an error.
+  // Only a connected AF_UNIX SOCK_SEQPACKET socket: with a DGRAM, UDP or netlink socket the
+  // connection would never see its peer go, and a STREAM one would lose message boundaries.
+  // Then one more getsockopt reads whether the connector waits for acceptance.
+  absl::Status kind = CheckImcSocket(packet.fds[0].get());
+  if (!kind.ok()) return MalformedRequest(kind.message());
   int priority = 0;
   socklen_t length = sizeof(priority);
   if (getsockopt(packet.fds[0].get(), SOL_SOCKET, SO_PRIORITY, &priority, &length) != 0) {

@@ -4,11 +4,15 @@
 // way to connect.
 //
 // Pending connections: a request waits in the bound socket's queue, charged to the address
-// socket's send buffer (about 770 bytes each). MakeBoundSocket() raises that buffer to
-// kPendingRequestBufferBytes (over a million requests) when the process may
-// (CAP_NET_ADMIN: SO_SNDBUFFORCE), and otherwise to net.core.wmem_max (4 MiB here: about
-// 10,900 requests); beyond it Connect() waits. The kernel also bounds the fds in flight per
-// user by RLIMIT_NOFILE unless the sender has CAP_SYS_RESOURCE.
+// socket's send buffer (PendingRequestBytes() each: 768 here), and costs the kernel far more
+// than that (its socketpair, the fd in flight: about 8 KiB in all). MakeBoundSocket() sizes
+// the buffer to hold BoundSocketOptions::max_pending requests; beyond them Connect() waits
+// (or fails EAGAIN without waiting), and a waiting Connect() goes on once the acceptor has
+// drained the queue to a quarter of the cap (when the kernel reports the socket writable).
+// A buffer beyond net.core.wmem_max (4 MiB here: 2 MiB of it per SO_SNDBUF, about 5,400
+// requests) needs CAP_NET_ADMIN (SO_SNDBUFFORCE); without it the cap is clamped there. The
+// kernel also bounds the fds in flight per user by RLIMIT_NOFILE unless the sender has
+// CAP_SYS_RESOURCE.
 #ifndef IMC_BOUND_SOCKET_H_
 #define IMC_BOUND_SOCKET_H_
 
@@ -22,7 +26,18 @@
 
 namespace imc {
 
-inline constexpr int kPendingRequestBufferBytes = 1 << 30;
+struct BoundSocketOptions {
+  // How many connection requests may wait unaccepted. At least a handful (the kernel's
+  // smallest send buffer holds 6); at most kMaxPendingLimit.
+  int max_pending = 4096;
+};
+
+// The largest max_pending MakeBoundSocket() takes (the send buffer is an int).
+inline constexpr int kMaxPendingLimit = 1'000'000;
+
+// The bytes of send buffer one pending connection request takes, measured once per process
+// (a request sent on a scratch socketpair). 768 on Linux 6.18 / x86-64.
+int PendingRequestBytes();
 
 struct ConnectOptions {
   // Return only once an acceptor took the request (ECONNREFUSED if the bound socket closed
@@ -67,13 +82,17 @@ class BoundSocket {
   int fd() const { return fd_.get(); }
 
  private:
-  friend absl::StatusOr<std::pair<BoundSocket, SocketAddress>> MakeBoundSocket();
+  friend absl::StatusOr<std::pair<BoundSocket, SocketAddress>> MakeBoundSocket(
+      const BoundSocketOptions& options);
   explicit BoundSocket(base::UniqueFd fd) : fd_(std::move(fd)) {}
   base::UniqueFd fd_;
 };
 
-// Returns a new bound socket and its (first) address.
-absl::StatusOr<std::pair<BoundSocket, SocketAddress>> MakeBoundSocket();
+// Returns a new bound socket and its (first) address, which holds up to
+// `options.max_pending` requests. Errors: EINVAL for max_pending outside 1..kMaxPendingLimit,
+// the socketpair or setsockopt error.
+absl::StatusOr<std::pair<BoundSocket, SocketAddress>> MakeBoundSocket(
+    const BoundSocketOptions& options = {});
 
 }  // namespace imc
 

@@ -17,9 +17,10 @@ inline constexpr size_t kMaxDescriptors = 8;
 // The wire tag of a transferable descriptor. BoundSocket and ConnectedSocket have no tag:
 // they may not travel.
 enum class DescriptorKind : uint8_t {
-  kInvalid = 0,         // NaCl's -1 marker: no fd travels.
-  kSocketAddress = 1,   // AF_UNIX SOCK_SEQPACKET: the sending end of a bound socket's pair.
-  kDataOnlySocket = 2,  // AF_UNIX SOCK_SEQPACKET: one end of a MakeDataOnlyPair().
+  kInvalid = 0,  // NaCl's -1 marker: no fd travels.
+  kSocketAddress =
+      1,  // Connected AF_UNIX SOCK_SEQPACKET: the sending end of a bound socket's pair.
+  kDataOnlySocket = 2,  // Connected AF_UNIX SOCK_SEQPACKET: one end of a MakeDataOnlyPair().
   kSharedMemory = 3,    // A memfd whose size is sealed (see SharedMemory).
   kHostIo = 4,          // Any host fd, for plain I/O.
 };
@@ -85,7 +86,8 @@ struct IncomingDescriptor {
 // (socket family and type, memfd seals, ...); otherwise EPROTO naming what was wrong.
 absl::Status CheckDescriptorKind(int fd, DescriptorKind kind);
 
-// Returns OK if `fd` is an AF_UNIX SOCK_SEQPACKET socket that is not listening, else EPROTO.
+// Returns OK if `fd` is a connected AF_UNIX SOCK_SEQPACKET socket (not listening, not
+// unconnected; its peer may have closed since), else EPROTO saying what it is not.
 absl::Status CheckImcSocket(int fd);
 
 }  // namespace imc

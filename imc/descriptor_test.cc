@@ -97,9 +97,25 @@ TEST(DescriptorTest, ListeningSocketIsNotImcSocket) {
   absl::Status status = CheckImcSocket(listener.get());
   EXPECT_THAT(status, HasErrno(EPROTO));
   EXPECT_THAT(std::string(status.message()), HasSubstr("listening"));
-  // The per-message check is one getsockopt(SO_TYPE): a listening socket tagged
-  // SocketAddress passes it, and connecting through it fails (ECONNREFUSED).
-  EXPECT_OK(CheckDescriptorKind(listener.get(), DescriptorKind::kSocketAddress));
+  // The per-message check is the same: a listening socket tagged SocketAddress or
+  // DataOnlySocket is refused on receipt.
+  EXPECT_THAT(CheckDescriptorKind(listener.get(), DescriptorKind::kSocketAddress),
+              HasErrno(EPROTO));
+  EXPECT_THAT(CheckDescriptorKind(listener.get(), DescriptorKind::kDataOnlySocket),
+              HasErrno(EPROTO));
+}
+
+// Test that a SEQPACKET socket that was never connected is not an IMC socket, and that one
+// whose peer has closed still is (it reports end of stream on use).
+TEST(DescriptorTest, UnconnectedSocketIsNotImcSocket) {
+  UniqueFd unconnected(socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(unconnected.valid());
+  EXPECT_THAT(CheckImcSocket(unconnected.get()), HasErrno(EPROTO));
+  EXPECT_THAT(CheckDescriptorKind(unconnected.get(), DescriptorKind::kSocketAddress),
+              HasErrno(EPROTO));
+  auto [survivor, peer] = SocketPair(SOCK_SEQPACKET);
+  peer.reset();
+  EXPECT_OK(CheckImcSocket(survivor.get()));
 }
 
 // Test that socket kinds accept a SEQPACKET socket and refuse a pipe and a stream socket.

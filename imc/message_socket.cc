@@ -170,9 +170,6 @@ absl::StatusOr<ParsedHeader> MessageSocket::ReceiveFrame(absl::Span<const iovec>
     if (role_ == Role::kConnecting && !accepted_.load()) return DroppedRequest();
     return base::ErrnoStatus(EPIPE, "peer closed");
   }
-  if (packet->control_truncated) {
-    return base::ErrnoStatus(EPROTO, "malformed IMC message: more than 8 fds");
-  }
   return ParseWireHeader(header, packet->size, packet->fds.size());
 }
 

@@ -6,17 +6,82 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 
+#include "absl/strings/str_cat.h"
 #include "base/errno_status.h"
+#include "base/status_macros.h"
+
+// Linux 6.5+: a socket with SO_PASSPIDFD receives a pidfd of the sender with every message.
+#ifndef SO_PASSPIDFD
+#define SO_PASSPIDFD 76
+#endif
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04
+#endif
 
 namespace imc {
 namespace {
 
 constexpr size_t kMaxFdsPerPacket = 8;
 
-// Room for exactly kMaxFdsPerPacket fds: a packet with more sets MSG_CTRUNC and the kernel
-// closes the fds that did not fit.
-constexpr size_t kControlBytes = CMSG_SPACE(sizeof(int) * kMaxFdsPerPacket);
+// Whoever holds a copy of a socket (a peer that handed one end over and kept it, say) can set
+// options on it that make the kernel add control messages to what it receives: SO_PASSCRED
+// (SCM_CREDENTIALS), SO_PASSPIDFD (SCM_PIDFD, which installs a pidfd in the receiver), the
+// timestamp options. The buffer has room for the largest of these beside kMaxFdsPerPacket
+// fds, so that a pidfd arrives where it can be closed; anything beyond still sets MSG_CTRUNC,
+// and then the kernel closes or never installs the fds that did not fit.
+constexpr size_t kControlBytes =
+    CMSG_SPACE(sizeof(struct ucred)) + CMSG_SPACE(sizeof(int)) +  // SCM_PIDFD
+    CMSG_SPACE(3 * sizeof(struct timespec)) + CMSG_SPACE(sizeof(int) * kMaxFdsPerPacket);
+
+absl::Status MalformedControl(absl::string_view why) {
+  return base::ErrnoStatus(EPROTO, absl::StrCat("malformed packet: ", why));
+}
+
+// Takes every fd of every control message of `msg` into `fds` (so that each is closed unless
+// kept), then checks that the control data was exactly one SCM_RIGHTS message of at most
+// kMaxFdsPerPacket fds, complete. Otherwise EPROTO, and the caller drops `fds`.
+absl::Status TakeControlFds(const struct msghdr& msg, absl::InlinedVector<base::UniqueFd, 8>* fds) {
+  const char* control_end = static_cast<const char*>(msg.msg_control) + msg.msg_controllen;
+  int rights_messages = 0;
+  int other_type = -1;
+  int other_level = -1;
+  for (struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr;
+       cmsg = CMSG_NXTHDR(const_cast<struct msghdr*>(&msg), cmsg)) {
+    const bool carries_fds = cmsg->cmsg_level == SOL_SOCKET &&
+                             (cmsg->cmsg_type == SCM_RIGHTS || cmsg->cmsg_type == SCM_PIDFD);
+    if (carries_fds) {
+      // The kernel shortens a truncated message's cmsg_len to what it wrote; never read past
+      // the control data either way.
+      const char* data = reinterpret_cast<const char*>(CMSG_DATA(cmsg));
+      const char* end = reinterpret_cast<const char*>(cmsg) + cmsg->cmsg_len;
+      if (end > control_end) end = control_end;
+      for (; data + sizeof(int) <= end; data += sizeof(int)) {
+        int fd;
+        memcpy(&fd, data, sizeof(fd));
+        fds->emplace_back(fd);
+      }
+    }
+    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
+      ++rights_messages;
+    } else if (other_type == -1) {
+      other_type = cmsg->cmsg_type;
+      other_level = cmsg->cmsg_level;
+    }
+  }
+  if ((msg.msg_flags & MSG_CTRUNC) != 0) {
+    return MalformedControl("more control data than fits (more than 8 fds?)");
+  }
+  if (other_type != -1) {
+    return MalformedControl(absl::StrCat("unexpected control message (level ", other_level,
+                                         ", type ", other_type,
+                                         "): has a peer set SO_PASSCRED or SO_PASSPIDFD?"));
+  }
+  if (rights_messages > 1) return MalformedControl("more than one SCM_RIGHTS message");
+  if (fds->size() > kMaxFdsPerPacket) return MalformedControl("more than 8 fds");
+  return absl::OkStatus();
+}
 
 bool IsPeerGoneErrno(int error_number) {
   return error_number == EPIPE || error_number == ECONNRESET || error_number == ENOTCONN ||
@@ -106,18 +171,8 @@ absl::StatusOr<ReceivedPacket> ReceivePacket(int socket_fd, absl::Span<const iov
   ReceivedPacket packet;
   packet.size = static_cast<size_t>(received);
   packet.truncated = (msg.msg_flags & MSG_TRUNC) != 0;
-  packet.control_truncated = (msg.msg_flags & MSG_CTRUNC) != 0;
-  for (struct cmsghdr* cmsg = CMSG_FIRSTHDR(&msg); cmsg != nullptr;
-       cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-    if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
-      size_t count = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-      for (size_t i = 0; i < count; ++i) {
-        int fd;
-        memcpy(&fd, CMSG_DATA(cmsg) + i * sizeof(int), sizeof(fd));
-        packet.fds.emplace_back(fd);
-      }
-    }
-  }
+  // On error every fd that came is closed with `packet`.
+  RETURN_IF_ERROR(TakeControlFds(msg, &packet.fds));
   return packet;
 }
 

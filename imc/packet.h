@@ -19,9 +19,6 @@ struct ReceivedPacket {
   // The packet's full length (it may be longer than the buffers: see `truncated`).
   size_t size = 0;
   bool truncated = false;
-  // The packet carried more fds (or other control data) than fit; the kernel closed those
-  // that did not fit, and `fds` holds the rest.
-  bool control_truncated = false;
   absl::InlinedVector<base::UniqueFd, 8> fds;
 };
 
@@ -30,7 +27,11 @@ absl::Status SendPacket(int socket_fd, absl::Span<const iovec> data, absl::Span<
                         const WaitOptions& options);
 
 // Receives one packet into `buffers`, with up to 8 fds (marked close-on-exec). A packet of
-// 0 bytes is returned as such; use AtEndOfStream() to tell it from a closed peer.
+// 0 bytes is returned as such; use AtEndOfStream() to tell it from a closed peer. A packet
+// whose control data is anything but one SCM_RIGHTS message of at most 8 fds (more fds,
+// credentials or a pidfd that a holder of the socket asked for with SO_PASSCRED or
+// SO_PASSPIDFD, truncated control data) is consumed and fails with EPROTO, every fd that came
+// with it closed.
 absl::StatusOr<ReceivedPacket> ReceivePacket(int socket_fd, absl::Span<const iovec> buffers,
                                              const WaitOptions& options);
 

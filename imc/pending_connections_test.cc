@@ -1,7 +1,8 @@
 // 100,000 pending connections on one bound socket, none accepted until all are queued.
 //
-// Privileges: every pending request is charged to the address socket's send buffer (about 770
-// bytes each), which only SO_SNDBUFFORCE (CAP_NET_ADMIN) raises far enough; Bazel's
+// Privileges: every pending request is charged to the address socket's send buffer (768 bytes
+// each here), which MakeBoundSocket sizes for max_pending (4096 by default, 100,000 here) and
+// only SO_SNDBUFFORCE (CAP_NET_ADMIN) raises far enough; Bazel's
 // linux-sandbox drops CAP_NET_ADMIN, so the test is tagged no-sandbox and runs as root.
 // The request fds in flight count against RLIMIT_NOFILE of the sending *user*, a budget every
 // process of that user shares: 100,000 of them charged to root would make every other root
@@ -54,8 +55,6 @@ using ::base::HasErrno;
 constexpr int kConnectorProcesses = 8;
 constexpr int kConnectsPerProcess = 12'500;
 constexpr int kPendingConnections = kConnectorProcesses * kConnectsPerProcess;
-// Generous: the kernel charges about 770 bytes per pending request.
-constexpr int64_t kBufferBytesPerRequest = 1024;
 // Besides its connections, a connector holds a few fds (stdio, the bound socket pair, pipes).
 constexpr rlim_t kFdsPerConnector = kConnectsPerProcess + 64;
 
@@ -79,10 +78,10 @@ std::string MissingPrivilege(const SocketAddress& address) {
   if (getsockopt(address.fd(), SOL_SOCKET, SO_SNDBUF, &buffer, &length) != 0) {
     return absl::StrCat("getsockopt(SO_SNDBUF) failed: ", strerror(errno));
   }
-  if (buffer < kPendingConnections * kBufferBytesPerRequest) {
+  if (buffer < int64_t{kPendingConnections} * PendingRequestBytes()) {
     return absl::StrCat(
-        "the address's send buffer is ", buffer, " bytes, room for about ", buffer / 770,
-        " pending requests, not ", kPendingConnections,
+        "the address's send buffer is ", buffer, " bytes, room for ",
+        buffer / PendingRequestBytes(), " pending requests, not ", kPendingConnections,
         ". MakeBoundSocket() raises it with SO_SNDBUFFORCE, which needs CAP_NET_ADMIN (have it: ",
         HasCapability(CAP_NET_ADMIN) ? "yes" : "no",
         "). Run this test as root outside Bazel's sandbox (tags = [\"no-sandbox\"]).");
@@ -123,10 +122,12 @@ bool BecomeConnectorUser(uid_t uid) {
   return true;
 }
 
-// Test that one bound socket holds 100,000 pending connections without any accept, and that
-// then every one is accepted exactly once and usable in both directions.
+// Test that one bound socket made with max_pending 100,000 holds 100,000 pending connections
+// without any accept, and that then every one is accepted exactly once and usable in both
+// directions.
 TEST(PendingConnectionsTest, HundredThousandPendingThenAllAccepted) {
-  absl::StatusOr<std::pair<BoundSocket, SocketAddress>> bound = MakeBoundSocket();
+  absl::StatusOr<std::pair<BoundSocket, SocketAddress>> bound =
+      MakeBoundSocket({.max_pending = kPendingConnections});
   ASSERT_OK(bound);
   auto [bound_socket, address] = *std::move(bound);
   const std::string missing = MissingPrivilege(address);

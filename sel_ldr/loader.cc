@@ -120,7 +120,7 @@ absl::Status BuildTable(const LoaderOptions& options, GrantedFds granted,
           absl::StrCat(flag, ": host fd ", *options.bootstrap_fd,
                        " is not an IMC socket (one end of a socketpair(AF_UNIX, SOCK_SEQPACKET))"));
     }
-    ASSIGN_OR_RETURN(auto service, imc::MakeBoundSocket());
+    ASSIGN_OR_RETURN(auto service, imc::MakeBoundSocket(table->bound_socket_options()));
     imc::OutgoingDescriptor address = {imc::DescriptorKind::kSocketAddress, service.second.fd()};
     absl::Status sent = bootstrap->Send({{}, {&address, 1}});
     if (!sent.ok()) {
@@ -167,7 +167,9 @@ int RunLoader(const LoaderOptions& options) {
     return absl::IsNotFound(module.status()) ? kExitModuleMissing : kExitModuleInvalid;
   }
 
-  syscalls::DescriptorTable table;
+  imc::BoundSocketOptions bound_socket_options;
+  bound_socket_options.max_pending = options.max_pending_connections;
+  syscalls::DescriptorTable table(bound_socket_options);
   absl::Status built = BuildTable(options, *std::move(granted), &table);
   if (!built.ok()) {
     LOG(ERROR) << built.message();

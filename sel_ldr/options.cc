@@ -6,6 +6,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "imc/bound_socket.h"
 #include "syscalls/nacl_abi.h"
 
 namespace sel_ldr {
@@ -24,7 +25,7 @@ constexpr FlagSpec kFlags[] = {
     {'i', "imc-fd", true},    {'X', "bootstrap-fd", true}, {'E', "env", true},
     {'p', "pass-env", false}, {'a', "allow-files", false}, {'v', "verbose", false},
     {'q', "quiet", false},    {'f', "file", true},         {0, "memory-limit", true},
-    {0, "help", false},       {0, "version", false},
+    {0, "help", false},       {0, "version", false},       {0, "max-pending-connections", true},
 };
 
 absl::Status ParseGrant(const std::string& flag, const std::string& value,
@@ -119,6 +120,13 @@ absl::Status Apply(const FlagSpec& spec, const std::string& written, const std::
       return Usage(absl::StrCat(written, " ", value, ": expected bytes, or a number with M or G"));
     }
     options->address_space_limit = bytes * scale;
+  } else if (name == "max-pending-connections") {
+    int count = 0;
+    if (!absl::SimpleAtoi(value, &count) || count < 1 || count > imc::kMaxPendingLimit) {
+      return Usage(absl::StrCat(written, " ", value, ": expected a number of requests in 1..",
+                                imc::kMaxPendingLimit));
+    }
+    options->max_pending_connections = count;
   } else if (name == "help") {
     options->help = true;
   } else if (name == "version") {
@@ -230,6 +238,9 @@ Environment:
   -p, --pass-env           start from sel_ldr's environment (default: an empty one)
 Limits:
       --memory-limit N     the module's address space, in bytes or with M / G (default 8G)
+      --max-pending-connections N
+                           connection requests that may wait unaccepted on each of the
+                           module's bound sockets (default 4096); a connect beyond waits
 Output:
   -v, --verbose            trace every trapped syscall to stderr (repeat for more detail)
   -q, --quiet              no messages of sel_ldr's own but errors

@@ -32,6 +32,7 @@ struct LoaderOptions {
   int verbosity = 0;                                             // -v, repeatable.
   bool quiet = false;                                            // -q.
   uint64_t address_space_limit = uint64_t{8} << 30;              // --memory-limit.
+  int max_pending_connections = 4096;  // --max-pending-connections, per bound socket.
   bool help = false;
   bool version = false;
 };

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <vector>
 
+#include "imc/bound_socket.h"
 #include "syscalls/descriptor.h"
 #include "syscalls/nacl_abi.h"
 
@@ -22,7 +23,10 @@ class DescriptorTable {
  public:
   static constexpr int kSize = NACL_ABI_DESCRIPTOR_TABLE_SIZE;
 
-  DescriptorTable() = default;
+  // `bound_socket_options` apply to every bound socket the module makes (the loader's -X
+  // service socket and imc_makeboundsock): they cap its pending connection requests.
+  explicit DescriptorTable(const imc::BoundSocketOptions& bound_socket_options = {})
+      : bound_socket_options_(bound_socket_options) {}
   DescriptorTable(const DescriptorTable&) = delete;
   DescriptorTable& operator=(const DescriptorTable&) = delete;
   ~DescriptorTable() { CloseAll(); }
@@ -44,12 +48,15 @@ class DescriptorTable {
   void CloseAll();
   // The number of open slots.
   size_t OpenCount() const;
+  // What the module's bound sockets are made with (fixed at construction).
+  const imc::BoundSocketOptions& bound_socket_options() const { return bound_socket_options_; }
 
  private:
   // Replaces slot `d` (which must be in range); returns what it held. Requires mu_.
   DescriptorRef SwapLocked(int d, DescriptorRef descriptor);
   int InstallLocked(DescriptorRef descriptor);
 
+  const imc::BoundSocketOptions bound_socket_options_;
   mutable std::mutex mu_;
   std::vector<DescriptorRef> slots_;  // Grows on demand up to kSize.
   size_t open_ = 0;

@@ -184,7 +184,7 @@ int64_t SysGetpid(const CallContext& context, const SyscallArgs&) {
 }
 
 int64_t SysImcMakeBoundSock(const CallContext& context, const SyscallArgs& args) {
-  auto pair = imc::MakeBoundSocket();
+  auto pair = imc::MakeBoundSocket(context.table->bound_socket_options());
   if (!pair.ok()) return Errno(pair.status());
   return InstallPair(context, std::make_shared<BoundSocketDescriptor>(std::move(pair->first)),
                      std::make_shared<SocketAddressDescriptor>(std::move(pair->second)),

@@ -784,7 +784,10 @@ class PendingCount : public bench::Workload {
 class ImcPendingConnections : public PendingCount {
  public:
   absl::Status SetUp() override {
-    ASSIGN_OR_RETURN(auto bound_and_address, imc::MakeBoundSocket());
+    // The library's ability, not sel_ldr's default cap of 4096: ask for the bench's cap.
+    imc::BoundSocketOptions bound_options;
+    bound_options.max_pending = static_cast<int>(kPendingConnectionCap);
+    ASSIGN_OR_RETURN(auto bound_and_address, imc::MakeBoundSocket(bound_options));
     const imc::SocketAddress& address = bound_and_address.second;
     int buffer = 0;
     socklen_t length = sizeof(buffer);
