@@ -119,6 +119,8 @@ const HostileCase kCases[] = {
     {"mremap_unmapped", "EFAULT"},
     {"madvise_unknown_advice", "EINVAL"},
     {"brk_kernel", "ok"},
+    // Shared memory mapped executable at once: refused at map time, as Native Client did.
+    {"mmap_shared_memory_exec", "EINVAL"},
 };
 
 // What the host sees of a file the module also reports on.

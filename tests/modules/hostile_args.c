@@ -250,11 +250,17 @@ static void ReportDescriptorIdentity(void) {
   printf("nacl_fstat 3 ino=%llu\n", (unsigned long long)nacl.nacl_abi_st_ino);
 }
 
-/* Writes `mov eax, 42; ret` into shared memory, makes it executable and calls it. */
+/* Maps shared memory executable at once (refused, as in NaCl), then writes `mov eax, 42; ret`
+ * into a writable mapping, makes it executable and calls it. */
 static void ExecuteSharedMemory(void) {
   static const unsigned char kCode[] = {0xb8, 42, 0, 0, 0, 0xc3};
   int memory = imc_mem_obj_create(NACL_ABI_MAP_PAGESIZE);
   if (memory < 0) Fail("imc_mem_obj_create");
+  EXPECT_ERRNO(
+      "mmap_shared_memory_exec", EINVAL,
+      mmap(NULL, NACL_ABI_MAP_PAGESIZE, PROT_READ | PROT_EXEC, MAP_SHARED, memory, 0) == MAP_FAILED
+          ? -1
+          : 0);
   unsigned char *p =
       mmap(NULL, NACL_ABI_MAP_PAGESIZE, PROT_READ | PROT_WRITE, MAP_SHARED, memory, 0);
   if (p == MAP_FAILED) Fail("mmap of shared memory");
