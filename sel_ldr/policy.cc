@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/futex.h>
 #include <linux/sched.h>
 #include <sched.h>
 #include <seccomp.h>
@@ -19,6 +20,9 @@
 
 namespace sel_ldr {
 namespace {
+
+// FUTEX_LOCK_PI2 (Linux 5.14), which older headers lack.
+constexpr int kFutexLockPi2 = 13;
 
 // glibc's pthread_create: a thread in this process, nothing else.
 constexpr uint64_t kThreadCloneFlags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND |
@@ -55,37 +59,144 @@ class Rules {
   absl::Status status_;
 };
 
-void AddAllowedCalls(Rules& rules, pid_t module_pid) {
+// The policy reads as named groups, each entry with its reason, in the manner of sandbox2's
+// PolicyBuilder. A call the filter allows must act on the module only: a pid argument is 0
+// (the caller) or the module's own tgid, never a number that could name another process.
+
+// Memory of the module's own address space. File-backed mmap goes to the supervisor (shared
+// memory descriptors). mprotect may add PROT_EXEC to any of the module's mappings, shared
+// memory included: that is the module's own code, as a JIT's (docs/threat_model.md).
+void AllowMemory(Rules& rules) {
   const uint32_t allow = SCMP_ACT_ALLOW;
-  // Memory. File-backed mmap goes to the supervisor (shared memory descriptors).
-  for (int nr :
-       {SCMP_SYS(brk), SCMP_SYS(munmap), SCMP_SYS(mremap), SCMP_SYS(madvise), SCMP_SYS(mprotect)}) {
-    rules.Add(allow, nr);
+  rules.Add(allow, SCMP_SYS(brk));       // malloc's heap.
+  rules.Add(allow, SCMP_SYS(munmap));    // Unmapping the module's own pages.
+  rules.Add(allow, SCMP_SYS(mremap));    // realloc of large blocks.
+  rules.Add(allow, SCMP_SYS(madvise));   // Freeing pages; privileged advice needs capabilities.
+  rules.Add(allow, SCMP_SYS(mprotect));  // Guard pages, RELRO, JIT code.
+  rules.Add(allow, SCMP_SYS(mmap),       // Anonymous memory only.
+            SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS, MAP_ANONYMOUS));
+}
+
+// What static glibc does before main, on the calling thread only.
+void AllowStaticStartup(Rules& rules) {
+  const uint32_t allow = SCMP_ACT_ALLOW;
+  rules.Add(allow, SCMP_SYS(arch_prctl));       // The thread pointer (FS) of the caller.
+  rules.Add(allow, SCMP_SYS(set_tid_address));  // The caller's clear-child-tid word.
+  rules.Add(allow, SCMP_SYS(set_robust_list));  // The caller's robust mutex list.
+  rules.Add(allow, SCMP_SYS(rseq));             // The caller's restartable sequences area.
+  rules.Add(allow, SCMP_SYS(getrlimit));        // The module's own limits, read only.
+  rules.Add(allow, SCMP_SYS(prlimit64),         // Likewise: pid 0, no new limit.
+            SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0));
+}
+
+// pthread_create and what threads ask about themselves.
+void AllowThreads(Rules& rules) {
+  const uint32_t allow = SCMP_ACT_ALLOW;
+  rules.Add(allow, SCMP_SYS(clone),  // A thread of this process: no new process, no namespace.
+            SCMP_A0(SCMP_CMP_EQ, kThreadCloneFlags));
+  rules.Add(allow, SCMP_SYS(get_robust_list),  // The caller's list (pid 0) only.
+            SCMP_A0(SCMP_CMP_EQ, 0));
+  rules.Add(allow, SCMP_SYS(sched_getaffinity),  // The caller's CPUs (pid 0), as sysconf asks.
+            SCMP_A0(SCMP_CMP_EQ, 0));
+  rules.Add(allow, SCMP_SYS(sched_yield));  // Scheduling of the caller.
+  rules.Add(allow, SCMP_SYS(exit));         // The calling thread ends.
+  rules.Add(allow, SCMP_SYS(exit_group));   // The module ends.
+}
+
+// futex operations glibc's mutexes, condition variables and joins use. Priority inheritance
+// is left out: its operations read a host thread id from the futex word and act on that
+// thread (boosting it, or telling whether it exists).
+void AllowFutexWithoutPI(Rules& rules) {
+  constexpr uint64_t kCommandMask =
+      0xffffffffu & ~uint64_t{FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME};
+  for (int command : {FUTEX_WAIT, FUTEX_WAKE, FUTEX_REQUEUE, FUTEX_CMP_REQUEUE, FUTEX_WAKE_OP,
+                      FUTEX_WAIT_BITSET, FUTEX_WAKE_BITSET}) {
+    // Process-private or shared (shared memory between modules), any clock: the kernel
+    // refuses flags that make no sense for the command. The kernel reads the op as an int.
+    rules.Add(SCMP_ACT_ALLOW, SCMP_SYS(futex),
+              SCMP_A1(SCMP_CMP_MASKED_EQ, kCommandMask, static_cast<uint64_t>(command)));
   }
-  rules.Add(allow, SCMP_SYS(mmap), SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS, MAP_ANONYMOUS));
-  // Threads and their bookkeeping.
-  rules.Add(allow, SCMP_SYS(clone), SCMP_A0(SCMP_CMP_EQ, kThreadCloneFlags));
-  for (int nr : {SCMP_SYS(set_tid_address), SCMP_SYS(set_robust_list), SCMP_SYS(get_robust_list),
-                 SCMP_SYS(rseq), SCMP_SYS(futex), SCMP_SYS(arch_prctl), SCMP_SYS(sched_yield),
-                 SCMP_SYS(sched_getaffinity), SCMP_SYS(gettid), SCMP_SYS(getpid), SCMP_SYS(exit),
-                 SCMP_SYS(exit_group)}) {
-    rules.Add(allow, nr);
+}
+
+// Signals, to the module's own threads only.
+void AllowSignalsToSelf(Rules& rules, pid_t module_pid) {
+  const uint32_t allow = SCMP_ACT_ALLOW;
+  const uint64_t self = static_cast<uint64_t>(module_pid);
+  rules.Add(allow, SCMP_SYS(rt_sigaction));    // The module's handlers.
+  rules.Add(allow, SCMP_SYS(rt_sigprocmask));  // The caller's mask.
+  rules.Add(allow, SCMP_SYS(rt_sigreturn));    // Return from the module's handler.
+  rules.Add(allow, SCMP_SYS(sigaltstack));     // The caller's signal stack.
+  // raise() and pthread_kill(): the kernel checks that the thread belongs to this tgid, and
+  // no other process can have it.
+  rules.Add(allow, SCMP_SYS(tgkill), SCMP_A0(SCMP_CMP_EQ, self));
+  rules.Add(allow, SCMP_SYS(kill), SCMP_A0(SCMP_CMP_EQ, self));  // The module itself.
+}
+
+// Time. Clock ids 0..kLastStaticClock are the system clocks and the caller's own CPU clocks;
+// negative ids name the CPU clock of any pid (readable without a permission check) or a
+// clock device by fd.
+constexpr uint64_t kLastStaticClock = 11;  // CLOCK_TAI.
+
+void AllowTime(Rules& rules) {
+  const uint32_t allow = SCMP_ACT_ALLOW;
+  for (int nr : {SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(clock_nanosleep)}) {
+    rules.Add(allow, nr, SCMP_A0(SCMP_CMP_LE, kLastStaticClock));  // System clocks only.
   }
-  // Signals, on this process only.
-  for (int nr : {SCMP_SYS(rt_sigaction), SCMP_SYS(rt_sigprocmask), SCMP_SYS(rt_sigreturn),
-                 SCMP_SYS(sigaltstack)}) {
-    rules.Add(allow, nr);
+  rules.Add(allow, SCMP_SYS(nanosleep));     // Sleeping.
+  rules.Add(allow, SCMP_SYS(gettimeofday));  // The wall clock.
+  rules.Add(allow, SCMP_SYS(time));          // Likewise.
+}
+
+// The module's own identity, and randomness. Host names are not given (see AnswerHostQueries).
+void AllowOwnIdentity(Rules& rules) {
+  const uint32_t allow = SCMP_ACT_ALLOW;
+  rules.Add(allow, SCMP_SYS(getpid));     // The module's own pid, as NACL_sys_getpid answers.
+  rules.Add(allow, SCMP_SYS(gettid));     // The caller's own thread id.
+  rules.Add(allow, SCMP_SYS(getuid));     // Ids in the module's user namespace.
+  rules.Add(allow, SCMP_SYS(geteuid));    // Likewise.
+  rules.Add(allow, SCMP_SYS(getgid));     // Likewise.
+  rules.Add(allow, SCMP_SYS(getegid));    // Likewise.
+  rules.Add(allow, SCMP_SYS(getrandom));  // Seeds for malloc and hashing.
+}
+
+void AddAllowedCalls(Rules& rules, pid_t module_pid) {
+  AllowMemory(rules);
+  AllowStaticStartup(rules);
+  AllowThreads(rules);
+  AllowFutexWithoutPI(rules);
+  AllowSignalsToSelf(rules, module_pid);
+  AllowTime(rules);
+  AllowOwnIdentity(rules);
+}
+
+// Calls that would reach another process or host state answer as if the module were alone
+// in its own pid namespace on an anonymous host, with an errno (or 0) and never fatally:
+// honest libraries make them.
+void AnswerHostQueries(Rules& rules) {
+  const uint32_t no_such_process = SCMP_ACT_ERRNO(ESRCH);
+  rules.Add(no_such_process, SCMP_SYS(sched_getaffinity), SCMP_A0(SCMP_CMP_NE, 0));
+  rules.Add(no_such_process, SCMP_SYS(get_robust_list), SCMP_A0(SCMP_CMP_NE, 0));
+  rules.Add(no_such_process, SCMP_SYS(prlimit64), SCMP_A0(SCMP_CMP_NE, 0));
+  // setrlimit: the loader set the module's limits.
+  rules.Add(SCMP_ACT_ERRNO(EPERM), SCMP_SYS(prlimit64), SCMP_A0(SCMP_CMP_EQ, 0),
+            SCMP_A2(SCMP_CMP_NE, 0));
+  // The parent is outside the module's world, as a pid namespace's init sees it: 0.
+  rules.Add(SCMP_ACT_ERRNO(0), SCMP_SYS(getppid));
+  // Another process's CPU clock, or a clock device: no such clock.
+  for (int nr : {SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(clock_nanosleep)}) {
+    rules.Add(SCMP_ACT_ERRNO(EINVAL), nr, SCMP_A0(SCMP_CMP_GT, kLastStaticClock));
   }
-  rules.Add(allow, SCMP_SYS(tgkill), SCMP_A0(SCMP_CMP_EQ, static_cast<uint64_t>(module_pid)));
-  rules.Add(allow, SCMP_SYS(kill), SCMP_A0(SCMP_CMP_EQ, static_cast<uint64_t>(module_pid)));
-  // Clocks, sleeping, randomness, identity, limits (read only).
-  for (int nr : {SCMP_SYS(clock_gettime), SCMP_SYS(clock_getres), SCMP_SYS(clock_nanosleep),
-                 SCMP_SYS(nanosleep), SCMP_SYS(gettimeofday), SCMP_SYS(time), SCMP_SYS(getrandom),
-                 SCMP_SYS(getuid), SCMP_SYS(geteuid), SCMP_SYS(getgid), SCMP_SYS(getegid),
-                 SCMP_SYS(uname), SCMP_SYS(getrlimit)}) {
-    rules.Add(allow, nr);
+  // The host's name and kernel release; Native Client had no uname.
+  rules.Add(SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(uname));
+  // Priority-inheritance futexes (see AllowFutexWithoutPI) and the long-gone FUTEX_FD, as a
+  // kernel without them answers. Other unknown commands are a policy violation.
+  constexpr uint64_t kCommandMask =
+      0xffffffffu & ~uint64_t{FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME};
+  for (int command : {FUTEX_FD, FUTEX_LOCK_PI, FUTEX_UNLOCK_PI, FUTEX_TRYLOCK_PI,
+                      FUTEX_WAIT_REQUEUE_PI, FUTEX_CMP_REQUEUE_PI, kFutexLockPi2}) {
+    rules.Add(SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(futex),
+              SCMP_A1(SCMP_CMP_MASKED_EQ, kCommandMask, static_cast<uint64_t>(command)));
   }
-  rules.Add(allow, SCMP_SYS(prlimit64), SCMP_A0(SCMP_CMP_EQ, 0), SCMP_A2(SCMP_CMP_EQ, 0));
 }
 
 void AddAnsweredCalls(Rules& rules) {
@@ -101,6 +212,7 @@ void AddAnsweredCalls(Rules& rules) {
   rules.Add(SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl));
   // glibc falls back to clone, which the rule above limits to threads.
   rules.Add(SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3));
+  AnswerHostQueries(rules);
 }
 
 absl::StatusOr<std::vector<sock_filter>> ExportBpf(scmp_filter_ctx ctx) {

@@ -1,13 +1,17 @@
 // The module's seccomp policy, built with libseccomp.
 //
-// Allowed in the module: what a static glibc program needs to start, allocate, run threads,
-// use futexes, clocks and signals on itself, and exit. Answered by the filter itself: benign
-// probes (read-only opens, access, readlink, ioctl) fail with an errno, clone3 with ENOSYS.
-// Everything else goes to the supervisor by user notification: the loader's own numbers and
-// Linux's descriptor calls are served there, the loader's own exec of the module is let
-// through once (before any module code exists, so its pointer arguments are the loader's),
-// and any other call, every later exec included, is a policy violation that kills the
-// module. Foreign architectures (int 0x80) and x32 numbers kill the module in the filter.
+// Allowed in the module, in named groups with a reason each (policy.cc): what a static glibc
+// program needs to start, allocate, run threads, use futexes without priority inheritance,
+// read the system clocks, and signal and exit itself. Every pid argument of an allowed call
+// must be 0 or the module's own pid. Answered by the filter itself: benign probes (read-only
+// opens, access, readlink, ioctl) fail with an errno, clone3 with ENOSYS, and calls that would
+// reach another process or host state (another pid's affinity, robust list, limits or CPU
+// clock; PI futexes; uname) with an errno, getppid with 0. Everything else goes to the
+// supervisor by user notification: the loader's own numbers and Linux's descriptor calls are
+// served there, the loader's own exec of the module is let through once (before any module
+// code exists, so its pointer arguments are the loader's), and any other call, every later
+// exec included, is a policy violation that kills the module. Foreign architectures
+// (int 0x80) and x32 numbers kill the module in the filter.
 #ifndef SEL_LDR_POLICY_H_
 #define SEL_LDR_POLICY_H_
 

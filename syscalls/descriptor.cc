@@ -81,6 +81,9 @@ absl::StatusOr<size_t> Descriptor::Write(const CallContext&, absl::Span<const ui
 
 absl::StatusOr<nacl_abi_stat> Descriptor::Stat() const {
   nacl_abi_stat st = {};
+  st.nacl_abi_st_ino = NACL_ABI_FAKE_INODE_NUM;
+  st.nacl_abi_st_uid = static_cast<uint32_t>(-1);
+  st.nacl_abi_st_gid = static_cast<uint32_t>(-1);
   st.nacl_abi_st_mode = ModeKind(type_) | 0600;
   st.nacl_abi_st_nlink = 1;
   st.nacl_abi_st_blksize = 4096;

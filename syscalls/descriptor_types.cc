@@ -152,14 +152,11 @@ absl::StatusOr<size_t> HostIoDescriptor::TransferWhenReady(const CallContext& co
 absl::StatusOr<nacl_abi_stat> HostIoDescriptor::Stat() const {
   struct stat host;
   if (fstat(fd_.get(), &host) != 0) return base::ErrnoStatus(errno, "fstat");
-  nacl_abi_stat st = {};
-  st.nacl_abi_st_dev = static_cast<int64_t>(host.st_dev);
-  st.nacl_abi_st_ino = host.st_ino;
+  // The file's kind, size and times, but not where it lives nor whose it is: device, inode,
+  // owner and device number would name host objects (as NaCl, which faked the inode).
+  ASSIGN_OR_RETURN(nacl_abi_stat st, Descriptor::Stat());
   st.nacl_abi_st_mode = host.st_mode;
   st.nacl_abi_st_nlink = static_cast<uint32_t>(host.st_nlink);
-  st.nacl_abi_st_uid = host.st_uid;
-  st.nacl_abi_st_gid = host.st_gid;
-  st.nacl_abi_st_rdev = static_cast<int64_t>(host.st_rdev);
   st.nacl_abi_st_size = host.st_size;
   st.nacl_abi_st_blksize = static_cast<int32_t>(host.st_blksize);
   st.nacl_abi_st_blocks = static_cast<int32_t>(host.st_blocks);

@@ -97,6 +97,10 @@
 #define NACL_ABI_S_IFCHR 0020000
 #define NACL_ABI_S_IFIFO 0010000
 
+/* What fstat reports for every descriptor in place of host identity: one inode number
+ * (Native Client's NACL_FAKE_INODE_NUM, "NaCl"), device 0, and owner and group -1. */
+#define NACL_ABI_FAKE_INODE_NUM 0x6c43614e
+
 struct NaClAbiNaClImcMsgIoVec {
   void *base;
   size_t length;

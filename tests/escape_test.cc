@@ -115,7 +115,7 @@ INSTANTIATE_TEST_SUITE_P(
         // ptrace, signalling sel_ldr, reading or writing its memory.
         KilledCase{"ptrace_attach", "ptrace (101)"}, KilledCase{"ptrace_traceme", "ptrace (101)"},
         KilledCase{"kill_loader", "kill (62)"}, KilledCase{"tgkill_loader", "tgkill (234)"},
-        KilledCase{"kill_process_group", "kill (62)"}, KilledCase{"getppid", "getppid (110)"},
+        KilledCase{"kill_process_group", "kill (62)"},
         KilledCase{"process_vm_readv", "process_vm_readv (310)"},
         KilledCase{"process_vm_writev", "process_vm_writev (311)"},
         // Foreign system call ABIs: the filter itself kills.
