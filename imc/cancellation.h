@@ -54,6 +54,10 @@ struct WaitOptions {
   absl::Time deadline = absl::InfiniteFuture();
   // Fail with ECANCELED once this is cancelled (not owned; may be null).
   const Cancellation* cancellation = nullptr;
+  // When positive: fail with EAGAIN after consuming this many packets that end nothing for the
+  // caller (acknowledgements, malformed requests), so that one attempt does bounded work
+  // whatever a peer queued. The caller tries again where it may take longer. 0: no bound.
+  int max_skipped_packets = 0;
 
   // True when a wait can only end by the event itself: no deadline, no cancellation.
   bool WaitsForever() const {

@@ -121,7 +121,10 @@ absl::StatusOr<ReceivedMessage> MessageSocket::Receive(absl::Span<const iovec> b
   iov.push_back({&header, sizeof(header)});
   iov.insert(iov.end(), buffers.begin(), buffers.end());
 
-  for (;;) {
+  for (int skipped = 0;; ++skipped) {
+    if (wait.max_skipped_packets > 0 && skipped >= wait.max_skipped_packets) {
+      return base::ErrnoStatus(EAGAIN, "acknowledgements only so far; more may be queued");
+    }
     ReceivedPacket packet;
     ASSIGN_OR_RETURN(ParsedHeader parsed, ReceiveFrame(iov, header, wait, &packet));
     if (parsed.packet_kind == PacketKind::kAcceptAck) {

@@ -60,7 +60,8 @@ class MessageSocket {
   // Receives one message into `buffers`, keeping at most `max_descriptors` descriptors.
   // Errors (errno): EPIPE peer closed and nothing queued, ECONNREFUSED this connection's
   // request was dropped before any acceptor took it, EPROTO a malformed message (its fds are
-  // closed), EINVAL more than kMaxIovecs, EAGAIN / ETIMEDOUT / ECANCELED from `wait`.
+  // closed), EINVAL more than kMaxIovecs, EAGAIN / ETIMEDOUT / ECANCELED from `wait` (EAGAIN
+  // also after wait.max_skipped_packets acknowledgements).
   absl::StatusOr<ReceivedMessage> Receive(absl::Span<const iovec> buffers, size_t max_descriptors,
                                           const WaitOptions& wait = {}) const;
 

@@ -4,8 +4,10 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -21,6 +23,7 @@
 #include "sel_ldr/supervisor.h"
 #include "syscalls/descriptor_table.h"
 #include "syscalls/descriptor_types.h"
+#include "syscalls/nacl_abi.h"
 
 extern char** environ;
 
@@ -135,6 +138,33 @@ absl::Status BuildTable(const LoaderOptions& options, GrantedFds granted,
   return absl::OkStatus();
 }
 
+// Host fds sel_ldr wants: one per module descriptor (a table of host objects), one eventfd
+// per supervisor worker (a worker per module thread blocked in a call, as many again), and its
+// own (stdio, the seccomp listener, the pidfd, fds in transit).
+constexpr rlim_t kWantedFds = 2 * NACL_ABI_DESCRIPTOR_TABLE_SIZE + 256;
+// Below this, a module could fill its table and leave sel_ldr no fd to serve it with.
+constexpr rlim_t kMinimumFds = NACL_ABI_DESCRIPTOR_TABLE_SIZE + 128;
+
+// Raises the soft RLIMIT_NOFILE toward kWantedFds, as far as the hard limit allows (some
+// launchers start processes with a soft limit of 1024). FailedPrecondition, naming the limit,
+// if the hard limit is below kMinimumFds. Short of kWantedFds, a call that finds no fd for a
+// worker answers EMFILE rather than waiting.
+absl::Status FitDescriptorLimit() {
+  struct rlimit limit;
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return base::ErrnoStatus(errno, "getrlimit");
+  if (limit.rlim_max < kMinimumFds) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the hard RLIMIT_NOFILE (", limit.rlim_max, ") is below the ", kMinimumFds,
+                     " fds sel_ldr needs for a ", NACL_ABI_DESCRIPTOR_TABLE_SIZE,
+                     "-descriptor table and its own; raise it (ulimit -Hn, prlimit --nofile)"));
+  }
+  const rlim_t wanted = std::min(limit.rlim_max, kWantedFds);
+  if (limit.rlim_cur >= wanted) return absl::OkStatus();
+  limit.rlim_cur = wanted;
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return base::ErrnoStatus(errno, "setrlimit");
+  return absl::OkStatus();
+}
+
 std::vector<std::string> ModuleEnvironment(const LoaderOptions& options) {
   std::vector<std::string> env;
   if (options.pass_host_environment) {
@@ -153,6 +183,11 @@ std::vector<std::string> ModuleEnvironment(const LoaderOptions& options) {
 }  // namespace
 
 int RunLoader(const LoaderOptions& options) {
+  absl::Status fds = FitDescriptorLimit();
+  if (!fds.ok()) {
+    LOG(ERROR) << "cannot run a module: " << fds.message();
+    return kExitSandboxFailed;
+  }
   // First of all: nothing sel_ldr opens may take a granted fd's number.
   absl::StatusOr<GrantedFds> granted = AdoptGrantedFds(options);
   if (!granted.ok()) {

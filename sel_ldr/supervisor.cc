@@ -18,6 +18,7 @@
 #include "absl/strings/str_join.h"
 #include "base/errno_status.h"
 #include "base/logging.h"
+#include "base/status_macros.h"
 #include "sel_ldr/module_memory.h"
 #include "sel_ldr/policy.h"
 #include "sel_ldr/seccomp_unotify.h"
@@ -122,7 +123,7 @@ absl::StatusOr<ModuleOutcome> Supervisor::Run() {
 
   {
     std::lock_guard<std::mutex> lock(mu_);
-    StartWorker();
+    RETURN_IF_ERROR(StartWorker());
   }
 
   struct pollfd exited = {module_.pidfd.get(), POLLIN, 0};
@@ -168,12 +169,9 @@ absl::StatusOr<ModuleOutcome> Supervisor::Run() {
   return outcome;
 }
 
-void Supervisor::StartWorker() {
+absl::Status Supervisor::StartWorker() {
   absl::StatusOr<imc::Cancellation> cancellation = imc::Cancellation::Create();
-  if (!cancellation.ok()) {
-    LOG(ERROR) << "cannot start a supervisor worker: " << cancellation.status();
-    return;
-  }
+  if (!cancellation.ok()) return cancellation.status();
   // Caller holds mu_ or no worker runs yet. Workers that ended are joined here, so that a
   // long-lived module does not collect them.
   for (auto it = workers_.begin(); it != workers_.end();) {
@@ -189,6 +187,7 @@ void Supervisor::StartWorker() {
   ++live_workers_;
   workers_.push_back(std::move(worker));
   raw->thread = std::thread([this, raw] { WorkerLoop(raw); });
+  return absl::OkStatus();
 }
 
 void Supervisor::WorkerLoop(Worker* worker) {
@@ -250,15 +249,21 @@ void Supervisor::WorkerLoop(Worker* worker) {
   workers_changed_.notify_all();
 }
 
-void Supervisor::HandOffReceiver() {
+absl::Status Supervisor::HandOffReceiver() {
   std::lock_guard<std::mutex> lock(mu_);
-  receiver_taken_ = false;
-  if (stopping_.load()) return;
-  if (idle_workers_ > 0) {
-    receiver_free_.notify_one();
-  } else {
-    StartWorker();
+  if (stopping_.load()) {
+    receiver_taken_ = false;
+    return absl::OkStatus();
   }
+  if (idle_workers_ > 0) {
+    receiver_taken_ = false;
+    receiver_free_.notify_one();
+    return absl::OkStatus();
+  }
+  // Still the receiver until a new worker exists: no one may find the role free meanwhile.
+  absl::Status started = StartWorker();
+  if (started.ok()) receiver_taken_ = false;
+  return started;
 }
 
 Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker* worker,
@@ -293,7 +298,14 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
     context.nonblocking_attempt = true;
     int64_t value = table.Dispatch(context, number, args);
     if (value == -EAGAIN) {
-      HandOffReceiver();
+      absl::Status handed = HandOffReceiver();
+      if (!handed.ok()) {
+        // No worker can take over receiving (no fd for its eventfd): blocking here would stop
+        // every other module thread, maybe the one this call waits for. Answer the error.
+        LOG(WARNING) << "cannot move a blocking call off the receiver: " << handed.message();
+        const int error = base::ErrnoOf(handed);
+        return static_cast<int64_t>(-(error == ENFILE ? ENFILE : EMFILE));
+      }
       *handed_off = true;
       context.nonblocking_attempt = false;
       value = table.Dispatch(context, number, args);

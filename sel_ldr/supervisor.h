@@ -77,11 +77,12 @@ class Supervisor : public syscalls::ModuleControl {
     bool continue_in_kernel = false;
   };
 
-  // Requires mu_.
-  void StartWorker();
+  // Requires mu_. Errors: the eventfd error (EMFILE when sel_ldr's fds are used up).
+  absl::Status StartWorker();
   void WorkerLoop(Worker* worker);
-  // Gives up the receiver role to an idle worker or a new one.
-  void HandOffReceiver();
+  // Gives up the receiver role to an idle worker or a new one. If there is none and none can
+  // be started, keeps the role and returns StartWorker's error.
+  absl::Status HandOffReceiver();
   // Serves one call; sets *handed_off if it gave up the receiver role to block.
   Response Serve(const seccomp_notif& notification, Worker* worker, bool* handed_off);
   Response ServeExec(const seccomp_notif& notification);

@@ -10,6 +10,13 @@
 namespace syscalls {
 namespace {
 
+// Packets a nonblocking attempt may consume without an answer for the module (a peer's
+// acknowledgements or malformed requests) before it gives up with EAGAIN. The loader then
+// moves the call off the thread that receives every module thread's calls and lets it drain
+// the rest there: a peer's flood delays nobody else by more than this batch, a few dozen
+// microseconds, and a real call rarely meets more than one such packet.
+constexpr int kSkippedPacketsPerAttempt = 16;
+
 absl::Status Unsupported(const Descriptor& descriptor, const char* operation) {
   return base::ErrnoStatus(
       EINVAL, absl::StrCat(operation, " on a ", DescriptorTypeName(descriptor.type())));
@@ -106,6 +113,7 @@ Descriptor::BlockingCall::BlockingCall(const Descriptor& descriptor, const CallC
     : descriptor_(descriptor) {
   nonblocking = nonblocking || context.nonblocking_attempt;
   wait_.nonblocking = nonblocking;
+  if (context.nonblocking_attempt) wait_.max_skipped_packets = kSkippedPacketsPerAttempt;
   if (nonblocking || context.cancellation == nullptr) return;
   wait_.cancellation = context.cancellation;
   std::lock_guard<std::mutex> lock(descriptor_.mu_);

@@ -2,7 +2,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -23,7 +25,11 @@ absl::StatusOr<DescriptorRef> Wrap(absl::StatusOr<T> socket) {
 
 absl::StatusOr<DescriptorRef> BoundSocketDescriptor::Accept(const CallContext& context) {
   BlockingCall call(*this, context, /*nonblocking=*/false);
-  for (;;) {
+  const int max_skipped = call.wait().max_skipped_packets;
+  for (int skipped = 0;; ++skipped) {
+    if (max_skipped > 0 && skipped >= max_skipped) {
+      return base::ErrnoStatus(EAGAIN, "malformed requests only so far; more may be queued");
+    }
     absl::StatusOr<imc::ConnectedSocket> accepted = socket_.Accept(call.wait());
     // A malformed request from a peer is dropped (its fds closed); the module waits on for
     // a real one, as it would if the peer had sent nothing.
@@ -102,6 +108,22 @@ absl::optional<std::pair<int, size_t>> SharedMemoryDescriptor::SharedMemoryFd() 
   return std::make_pair(memory_.fd(), memory_.size());
 }
 
+HostIoDescriptor::HostIoDescriptor(base::UniqueFd fd, Access access)
+    : Descriptor(DescriptorType::kHostIo),
+      fd_(std::move(fd)),
+      access_(imc::Intersect(access, imc::AccessOfFd(fd_.get()))) {
+  struct stat st;
+  if (fstat(fd_.get(), &st) != 0) {
+    waiting_ = Waiting::kStream;  // Whatever it is, treating it as one that waits is safe.
+  } else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) {
+    waiting_ = Waiting::kNever;
+  } else if (S_ISSOCK(st.st_mode)) {
+    waiting_ = Waiting::kSocket;
+  } else {
+    waiting_ = Waiting::kStream;
+  }
+}
+
 absl::StatusOr<size_t> HostIoDescriptor::Read(const CallContext& context,
                                               absl::Span<uint8_t> buffer) {
   if (!imc::CanRead(access_)) {
@@ -110,8 +132,12 @@ absl::StatusOr<size_t> HostIoDescriptor::Read(const CallContext& context,
   }
   // POSIX: a read of nothing returns 0 and has no other effect; it must not wait for input.
   if (buffer.empty()) return size_t{0};
-  return TransferWhenReady(context, POLLIN, "read",
-                           [&] { return ::read(fd_.get(), buffer.data(), buffer.size()); });
+  const bool socket = waiting_ == Waiting::kSocket;
+  return TransferWhenReady(context, POLLIN, buffer.size(), "read",
+                           [&](size_t offset, size_t size, int flags) {
+                             return socket ? ::recv(fd_.get(), buffer.data() + offset, size, flags)
+                                           : ::read(fd_.get(), buffer.data() + offset, size);
+                           });
 }
 
 absl::StatusOr<size_t> HostIoDescriptor::Write(const CallContext& context,
@@ -122,30 +148,67 @@ absl::StatusOr<size_t> HostIoDescriptor::Write(const CallContext& context,
   }
   // Likewise a write of nothing: it must not wait for room.
   if (data.empty()) return size_t{0};
-  // EPIPE comes back as an error; SIGPIPE is the loader's to ignore.
-  return TransferWhenReady(context, POLLOUT, "write",
-                           [&] { return ::write(fd_.get(), data.data(), data.size()); });
+  const bool socket = waiting_ == Waiting::kSocket;
+  // EPIPE comes back as an error; SIGPIPE is the loader's to ignore (and send() never raises it).
+  return TransferWhenReady(
+      context, POLLOUT, data.size(), "write", [&](size_t offset, size_t size, int flags) {
+        return socket ? ::send(fd_.get(), data.data() + offset, size, flags | MSG_NOSIGNAL)
+                      : ::write(fd_.get(), data.data() + offset, size);
+      });
 }
 
 absl::StatusOr<size_t> HostIoDescriptor::TransferWhenReady(const CallContext& context, short events,
-                                                           const char* what,
-                                                           absl::FunctionRef<ssize_t()> transfer) {
+                                                           size_t size, const char* what,
+                                                           Transfer transfer) {
   BlockingCall call(*this, context, /*nonblocking=*/false);
   const imc::WaitOptions& wait = call.wait();
-  for (;;) {
-    // Wait first, so that a blocked transfer can be cancelled; the host fd keeps its own
-    // blocking mode (it may be shared with the host), so readiness is asked with poll.
-    if (wait.nonblocking) {
-      struct pollfd ready = {fd_.get(), events, 0};
-      if (poll(&ready, 1, 0) == 0) return base::ErrnoStatus(EAGAIN, what);
-    } else if (wait.cancellation != nullptr) {
-      RETURN_IF_ERROR(call.Finish(imc::WaitFor(fd_.get(), events, wait)));
+  // One transfer that may block: for files, which never wait, and for callers that cannot
+  // cancel a call anyway.
+  if (waiting_ == Waiting::kNever || (!wait.nonblocking && wait.cancellation == nullptr)) {
+    for (;;) {
+      ssize_t n = transfer(0, size, 0);
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) return base::ErrnoStatus(errno, what);
     }
-    ssize_t n = transfer();
-    if (n >= 0) return static_cast<size_t>(n);
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN && !wait.nonblocking && wait.cancellation != nullptr) continue;
-    return base::ErrnoStatus(errno, what);
+  }
+  if (wait.nonblocking) {
+    // The loader's first try, on the thread that receives every module thread's calls: it
+    // must not block at all. Only a socket can promise that per call.
+    if (waiting_ == Waiting::kStream) {
+      return base::ErrnoStatus(EAGAIN, absl::StrCat(what, " on a pipe or device may block"));
+    }
+    for (;;) {
+      ssize_t n = transfer(0, size, MSG_DONTWAIT);
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR) return base::ErrnoStatus(errno, what);
+    }
+  }
+  // Allowed to block, off the receiving thread: wait for readiness where a close or the
+  // thread's death can end the wait, then transfer only what readiness promises (a socket
+  // with MSG_DONTWAIT; a pipe has room for at least PIPE_BUF bytes when poll says POLLOUT), so
+  // that the call never sits in a transfer that cancellation cannot reach.
+  size_t done = 0;
+  for (;;) {
+    absl::Status ready = imc::WaitFor(fd_.get(), events, wait);
+    if (!ready.ok()) {
+      if (done > 0) return done;
+      return call.Finish(ready);
+    }
+    size_t chunk = size - done;
+    int flags = 0;
+    if (waiting_ == Waiting::kSocket) {
+      flags = MSG_DONTWAIT;
+    } else if (events == POLLOUT && chunk > PIPE_BUF) {
+      chunk = PIPE_BUF;
+    }
+    ssize_t n = transfer(done, chunk, flags);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      if (done > 0) return done;
+      return base::ErrnoStatus(errno, what);
+    }
+    done += static_cast<size_t>(n);
+    if (events == POLLIN || done == size) return done;
   }
 }
 

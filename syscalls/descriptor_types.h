@@ -97,10 +97,7 @@ class HostIoDescriptor final : public Descriptor {
   using Access = imc::HostIoAccess;
 
   // A descriptor that grants `access` on `fd`, as far as the fd's open mode allows.
-  HostIoDescriptor(base::UniqueFd fd, Access access)
-      : Descriptor(DescriptorType::kHostIo),
-        fd_(std::move(fd)),
-        access_(imc::Intersect(access, imc::AccessOfFd(fd_.get()))) {}
+  HostIoDescriptor(base::UniqueFd fd, Access access);
 
   // The access a host fd's open flags allow.
   static Access AccessOf(int fd) { return imc::AccessOfFd(fd); }
@@ -114,12 +111,33 @@ class HostIoDescriptor final : public Descriptor {
   Access access() const { return access_; }
 
  private:
-  // Runs `transfer` (a read or write of the fd) once the fd is ready for `events`.
-  absl::StatusOr<size_t> TransferWhenReady(const CallContext& context, short events,
-                                           const char* what, absl::FunctionRef<ssize_t()> transfer);
+  // How a transfer on the host fd can wait, decided once from the fd's type. The fd keeps its
+  // own blocking mode: its open file description may be shared with the host (sel_ldr's
+  // stdout is the embedder's), so O_NONBLOCK is never set on it.
+  enum class Waiting {
+    // A regular file or block device: a transfer never waits for a peer.
+    kNever,
+    // A socket: MSG_DONTWAIT makes one transfer nonblocking without touching the fd.
+    kSocket,
+    // A pipe, FIFO, terminal or other device: no transfer is surely nonblocking (poll's answer
+    // is stale once another holder of the fd reads or writes), so a nonblocking attempt only
+    // says EAGAIN, and the blocking path moves at most PIPE_BUF bytes per readiness.
+    kStream,
+  };
+
+  // Moves at most `size` bytes between the fd and the buffer at `offset` bytes into the
+  // caller's; `socket_flags` for send/recv. Returns the syscall's result.
+  using Transfer = absl::FunctionRef<ssize_t(size_t offset, size_t size, int socket_flags)>;
+
+  // Runs `transfer` of `size` bytes in the way `waiting_` allows (see Waiting), once the fd is
+  // ready for `events`. A read returns what one transfer got; a write goes on until all of
+  // `size` is written, or returns the bytes written so far when it fails or is cancelled.
+  absl::StatusOr<size_t> TransferWhenReady(const CallContext& context, short events, size_t size,
+                                           const char* what, Transfer transfer);
 
   base::UniqueFd fd_;
   Access access_;
+  Waiting waiting_;
 };
 
 // Turns a received imc descriptor into a module descriptor (null for the invalid marker).

@@ -127,6 +127,13 @@ absl::StatusOr<std::unique_ptr<SelLdrProcess>> SelLdrProcess::Start(const SelLdr
         ChildFail("sel_ldr_runner: dup2 of an inherited fd failed\n");
       }
     }
+    if (command.descriptor_limit.has_value()) {
+      const struct rlimit limit = {command.descriptor_limit->first,
+                                   command.descriptor_limit->second};
+      if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
+        ChildFail("sel_ldr_runner: setrlimit(RLIMIT_NOFILE) failed\n");
+      }
+    }
     execve(argv[0], argv.data(), environ);
     ChildFail("sel_ldr_runner: cannot exec sel_ldr\n");
   }

@@ -4,6 +4,7 @@
 #ifndef TESTS_SEL_LDR_RUNNER_H_
 #define TESTS_SEL_LDR_RUNNER_H_
 
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <memory>
@@ -15,6 +16,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "absl/types/optional.h"
 #include "base/unique_fd.h"
 #include "imc/bound_socket.h"
 
@@ -50,6 +52,8 @@ struct SelLdrCommand {
   std::vector<std::pair<int, int>> fds;
   // Give sel_ldr a pipe as stdin (see SelLdrProcess::WriteStdin); otherwise /dev/null.
   bool pipe_stdin = false;
+  // sel_ldr's RLIMIT_NOFILE {soft, hard}, set before its exec; unset: this process's.
+  absl::optional<std::pair<rlim_t, rlim_t>> descriptor_limit;
 };
 
 // How a run ended.
