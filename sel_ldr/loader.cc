@@ -228,6 +228,7 @@ int RunLoader(const LoaderOptions& options) {
 
   SupervisorOptions supervisor_options;
   supervisor_options.trace = options.verbosity >= 1;
+  supervisor_options.max_threads = options.max_threads;
   Supervisor supervisor(*std::move(child), &table, supervisor_options);
   absl::StatusOr<ModuleOutcome> outcome = supervisor.Run();
   if (!outcome.ok()) {

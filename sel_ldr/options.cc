@@ -26,6 +26,7 @@ constexpr FlagSpec kFlags[] = {
     {'p', "pass-env", false}, {'a', "allow-files", false}, {'v', "verbose", false},
     {'q', "quiet", false},    {'f', "file", true},         {0, "memory-limit", true},
     {0, "help", false},       {0, "version", false},       {0, "max-pending-connections", true},
+    {0, "max-threads", true},
 };
 
 absl::Status ParseGrant(const std::string& flag, const std::string& value,
@@ -127,6 +128,13 @@ absl::Status Apply(const FlagSpec& spec, const std::string& written, const std::
                                 imc::kMaxPendingLimit));
     }
     options->max_pending_connections = count;
+  } else if (name == "max-threads") {
+    int count = 0;
+    if (!absl::SimpleAtoi(value, &count) || count < 1 || count > kMaxThreadsLimit) {
+      return Usage(absl::StrCat(written, " ", value, ": expected a number of threads in 1..",
+                                kMaxThreadsLimit));
+    }
+    options->max_threads = count;
   } else if (name == "help") {
     options->help = true;
   } else if (name == "version") {
@@ -241,6 +249,8 @@ Limits:
       --max-pending-connections N
                            connection requests that may wait unaccepted on each of the
                            module's bound sockets (default 4096); a connect beyond waits
+      --max-threads N      threads the module may run at once, its main thread included
+                           (default 256); pthread_create beyond fails with EAGAIN
 Output:
   -v, --verbose            trace every trapped syscall to stderr (repeat for more detail)
   -q, --quiet              no messages of sel_ldr's own but errors

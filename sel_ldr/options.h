@@ -33,6 +33,7 @@ struct LoaderOptions {
   bool quiet = false;                                            // -q.
   uint64_t address_space_limit = uint64_t{8} << 30;              // --memory-limit.
   int max_pending_connections = 4096;  // --max-pending-connections, per bound socket.
+  int max_threads = 256;               // --max-threads: the module's threads, main included.
   bool help = false;
   bool version = false;
 };
@@ -47,6 +48,8 @@ std::string LoaderUsage();
 // Exit statuses of sel_ldr itself. Otherwise it exits with the module's status, or
 // 128 + signal if the module died of a signal.
 inline constexpr int kExitUsage = 2;
+// The largest --max-threads.
+inline constexpr int kMaxThreadsLimit = 65536;
 inline constexpr int kExitSandboxFailed = 125;
 inline constexpr int kExitModuleInvalid = 126;
 inline constexpr int kExitModuleMissing = 127;

@@ -36,26 +36,31 @@ using Context = std::unique_ptr<void, ContextDeleter>;
 
 class Rules {
  public:
-  explicit Rules(scmp_filter_ctx ctx) : ctx_(ctx) {}
+  // `default_action`: what the filter does where no rule applies.
+  Rules(scmp_filter_ctx ctx, uint32_t default_action)
+      : ctx_(ctx), default_action_(default_action) {}
 
   template <typename... Args>
   void Add(uint32_t action, int syscall, Args... comparisons) {
     const scmp_arg_cmp args[] = {comparisons...};
-    int rc = seccomp_rule_add_array(ctx_, action, syscall, sizeof...(Args), args);
-    if (rc != 0 && status_.ok()) {
-      status_ = base::ErrnoStatus(-rc, absl::StrCat("seccomp rule for ", SyscallName(syscall)));
-    }
+    AddArray(action, syscall, sizeof...(Args), args);
   }
-  void Add(uint32_t action, int syscall) {
-    int rc = seccomp_rule_add_array(ctx_, action, syscall, 0, nullptr);
-    if (rc != 0 && status_.ok()) {
-      status_ = base::ErrnoStatus(-rc, absl::StrCat("seccomp rule for ", SyscallName(syscall)));
-    }
-  }
+  void Add(uint32_t action, int syscall) { AddArray(action, syscall, 0, nullptr); }
   const absl::Status& status() const { return status_; }
 
  private:
+  void AddArray(uint32_t action, int syscall, unsigned count, const scmp_arg_cmp* args) {
+    // A rule with the default action says what the default does anyway: libseccomp refuses
+    // it, but the policy still names the call in its group.
+    if (action == default_action_ && count == 0) return;
+    int rc = seccomp_rule_add_array(ctx_, action, syscall, count, args);
+    if (rc != 0 && status_.ok()) {
+      status_ = base::ErrnoStatus(-rc, absl::StrCat("seccomp rule for ", SyscallName(syscall)));
+    }
+  }
+
   scmp_filter_ctx ctx_;
+  uint32_t default_action_;
   absl::Status status_;
 };
 
@@ -92,15 +97,17 @@ void AllowStaticStartup(Rules& rules) {
 // pthread_create and what threads ask about themselves.
 void AllowThreads(Rules& rules) {
   const uint32_t allow = SCMP_ACT_ALLOW;
-  rules.Add(allow, SCMP_SYS(clone),  // A thread of this process: no new process, no namespace.
-            SCMP_A0(SCMP_CMP_EQ, kThreadCloneFlags));
+  // Thread creation and thread exit go to the supervisor, which counts the module's threads
+  // against its budget (--max-threads): clone with glibc's thread flags is let through
+  // (IsThreadClone) or answered EAGAIN, any other clone is a violation; exit is let through.
+  rules.Add(SCMP_ACT_NOTIFY, SCMP_SYS(clone));
   rules.Add(allow, SCMP_SYS(get_robust_list),  // The caller's list (pid 0) only.
             SCMP_A0(SCMP_CMP_EQ, 0));
   rules.Add(allow, SCMP_SYS(sched_getaffinity),  // The caller's CPUs (pid 0), as sysconf asks.
             SCMP_A0(SCMP_CMP_EQ, 0));
-  rules.Add(allow, SCMP_SYS(sched_yield));  // Scheduling of the caller.
-  rules.Add(allow, SCMP_SYS(exit));         // The calling thread ends.
-  rules.Add(allow, SCMP_SYS(exit_group));   // The module ends.
+  rules.Add(allow, SCMP_SYS(sched_yield));     // Scheduling of the caller.
+  rules.Add(SCMP_ACT_NOTIFY, SCMP_SYS(exit));  // The calling thread ends (see clone).
+  rules.Add(allow, SCMP_SYS(exit_group));      // The module ends.
 }
 
 // futex operations glibc's mutexes, condition variables and joins use. Priority inheritance
@@ -234,6 +241,8 @@ absl::StatusOr<std::vector<sock_filter>> ExportBpf(scmp_filter_ctx ctx) {
 
 }  // namespace
 
+bool IsThreadClone(uint64_t flags) { return flags == kThreadCloneFlags; }
+
 std::string SyscallName(long number) {
   if (number >= 0 && number < INT32_MAX) {
     char* name = seccomp_syscall_resolve_num_arch(SCMP_ARCH_X86_64, static_cast<int>(number));
@@ -248,7 +257,8 @@ std::string SyscallName(long number) {
 
 absl::StatusOr<std::vector<sock_filter>> BuildModulePolicy(pid_t module_pid) {
   // Whatever no rule names goes to the supervisor: served there, or a policy violation.
-  Context ctx(seccomp_init(SCMP_ACT_NOTIFY));
+  constexpr uint32_t kDefaultAction = SCMP_ACT_NOTIFY;
+  Context ctx(seccomp_init(kDefaultAction));
   if (ctx == nullptr) return base::ErrnoStatus(ENOMEM, "seccomp_init");
   // int 0x80 (i386) and x32 numbers are a foreign ABI: the module dies in the filter.
   int rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
@@ -256,7 +266,7 @@ absl::StatusOr<std::vector<sock_filter>> BuildModulePolicy(pid_t module_pid) {
   // The loader sets no_new_privs itself, before the filter.
   rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);
   if (rc != 0) return base::ErrnoStatus(-rc, "seccomp NNP attribute");
-  Rules rules(ctx.get());
+  Rules rules(ctx.get(), kDefaultAction);
   AddAllowedCalls(rules, module_pid);
   // No exec rule: every exec goes to the supervisor, which lets exactly the loader's own
   // through, before the module runs.

@@ -29,6 +29,10 @@ namespace sel_ldr {
 // may signal only itself). The filter allows no exec: every exec goes to the supervisor.
 absl::StatusOr<std::vector<sock_filter>> BuildModulePolicy(pid_t module_pid);
 
+// True if clone `flags` make a thread of the calling process exactly as glibc's
+// pthread_create does: no new process, no namespace.
+bool IsThreadClone(uint64_t flags);
+
 // The name of x86-64 syscall `number` ("openat"), or "syscall_<number>" if unknown.
 std::string SyscallName(long number);
 

@@ -5,6 +5,7 @@
 #include <linux/audit.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -12,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <thread>
+#include <algorithm>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -34,6 +35,8 @@ namespace {
 constexpr int kWakeSignal = SIGUSR2;
 // Idle workers beyond this many exit.
 constexpr int kMaxIdleWorkers = 4;
+// A worker's stack: handlers keep their buffers on the heap.
+constexpr size_t kWorkerStackBytes = 256 * 1024;
 // Linux mmap flags a shared-memory mapping may add to NaCl's.
 constexpr int kHarmlessMmapFlags = MAP_POPULATE | MAP_NORESERVE | MAP_FIXED_NOREPLACE;
 
@@ -92,10 +95,10 @@ int TraceArity(bool nacl, uint64_t nr) {
 }  // namespace
 
 struct Supervisor::Worker {
-  explicit Worker(imc::Cancellation c) : cancellation(std::move(c)) {}
+  Worker(Supervisor* s, imc::Cancellation c) : supervisor(s), cancellation(std::move(c)) {}
+  Supervisor* supervisor;
   imc::Cancellation cancellation;
-  std::thread thread;
-  std::atomic<bool> finished{false};
+  pthread_t thread;
 };
 
 Supervisor::Supervisor(SandboxedModule module, syscalls::DescriptorTable* table,
@@ -170,23 +173,27 @@ absl::StatusOr<ModuleOutcome> Supervisor::Run() {
 }
 
 absl::Status Supervisor::StartWorker() {
-  absl::StatusOr<imc::Cancellation> cancellation = imc::Cancellation::Create();
-  if (!cancellation.ok()) return cancellation.status();
-  // Caller holds mu_ or no worker runs yet. Workers that ended are joined here, so that a
-  // long-lived module does not collect them.
-  for (auto it = workers_.begin(); it != workers_.end();) {
-    if ((*it)->finished.load()) {
-      (*it)->thread.join();
-      it = workers_.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  auto worker = std::make_unique<Worker>(*std::move(cancellation));
-  Worker* raw = worker.get();
+  // Caller holds mu_, or no worker runs yet.
+  ASSIGN_OR_RETURN(imc::Cancellation cancellation, imc::Cancellation::Create());
+  auto worker = std::make_unique<Worker>(this, std::move(cancellation));
+  // Detached, so that a worker that ends is gone at once (its stack and its eventfd), and
+  // with a small stack: a module may keep hundreds of calls blocked.
+  pthread_attr_t attributes;
+  pthread_attr_init(&attributes);
+  pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+  pthread_attr_setstacksize(&attributes, kWorkerStackBytes);
+  const int error = pthread_create(
+      &worker->thread, &attributes,
+      [](void* w) -> void* {
+        auto* worker = static_cast<Worker*>(w);
+        worker->supervisor->WorkerLoop(worker);
+        return nullptr;
+      },
+      worker.get());
+  pthread_attr_destroy(&attributes);
+  if (error != 0) return base::ErrnoStatus(error, "start a supervisor worker thread");
   ++live_workers_;
-  workers_.push_back(std::move(worker));
-  raw->thread = std::thread([this, raw] { WorkerLoop(raw); });
+  workers_.insert(worker.release());
   return absl::OkStatus();
 }
 
@@ -243,8 +250,11 @@ void Supervisor::WorkerLoop(Worker* worker) {
     }
     if (idle_workers_ >= kMaxIdleWorkers) break;
   }
+  // The worker ends here: it leaves the set (so nothing signals its thread any more) and
+  // frees itself; the thread is detached.
+  workers_.erase(worker);
+  delete worker;
   --live_workers_;
-  worker->finished.store(true);
   receiver_free_.notify_all();
   workers_changed_.notify_all();
 }
@@ -274,6 +284,7 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
 
   if (notification.data.arch != AUDIT_ARCH_X86_64) return Violation(notification);
   if (nr == SYS_execve || nr == SYS_execveat) return ServeExec(notification);
+  if (nr == SYS_clone || nr == SYS_exit) return ServeThreads(notification);
   // Until the loader's exec, only sel_ldr's own code runs in the child, and it makes no
   // other trapped call.
   if (!module_started_.load(std::memory_order_acquire)) return Violation(notification);
@@ -351,6 +362,49 @@ Supervisor::Response Supervisor::ServeExec(const seccomp_notif& notification) {
   response.continue_in_kernel = true;
   if (options_.trace) Trace(notification, "execveat", response);
   return response;
+}
+
+Supervisor::Response Supervisor::ServeThreads(const seccomp_notif& notification) {
+  Response response;
+  if (notification.data.nr == SYS_exit) {
+    // The thread ends once the kernel runs its exit; exit has no pointer argument.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (threads_ > 1) --threads_;
+    response.continue_in_kernel = true;
+  } else if (!IsThreadClone(notification.data.args[0])) {
+    return Violation(notification);  // A new process or namespace.
+  } else {
+    // The kernel writes the new thread's id into the module's own memory (CLONE_PARENT_SETTID,
+    // CLONE_CHILD_CLEARTID): nothing decided here depends on what the pointers point to. A
+    // clone the kernel then fails leaves the count one too high until the thread budget is
+    // next exhausted, when it is taken from /proc again.
+    std::lock_guard<std::mutex> lock(mu_);
+    if (threads_ >= options_.max_threads) threads_ = std::max(1, CountModuleThreads());
+    if (threads_ >= options_.max_threads) {
+      response.value = -EAGAIN;
+    } else {
+      ++threads_;
+      response.continue_in_kernel = true;
+    }
+  }
+  if (options_.trace) Trace(notification, SyscallName(notification.data.nr).c_str(), response);
+  return response;
+}
+
+int Supervisor::CountModuleThreads() const {
+  // /proc/<pid>/stat: "pid (comm) state ..." with num_threads the 20th field; comm may hold
+  // spaces and parentheses, so fields are counted from its last ')'.
+  const std::string path = absl::StrCat("/proc/", module_.pid, "/stat");
+  base::UniqueFd file(open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  char text[1024];
+  ssize_t n = file.valid() ? read(file.get(), text, sizeof(text) - 1) : -1;
+  if (n <= 0) return 0;
+  text[n] = '\0';
+  const char* field = strrchr(text, ')');
+  int threads = 0;
+  for (int index = 2; field != nullptr && index < 20; ++index) field = strchr(field + 1, ' ');
+  if (field == nullptr || sscanf(field + 1, "%d", &threads) != 1) return 0;
+  return threads;
 }
 
 Supervisor::Response Supervisor::ServeMmap(const seccomp_notif& notification) {
@@ -463,18 +517,11 @@ void Supervisor::StopWorkers() {
   stopping_.store(true);
   receiver_free_.notify_all();
   // Calls still blocked end now; the module is gone, so their answers go nowhere.
-  for (const auto& worker : workers_) worker->cancellation.Cancel();
+  for (Worker* worker : workers_) worker->cancellation.Cancel();
   while (live_workers_ > 0) {
-    for (const auto& worker : workers_) {
-      if (!worker->finished.load()) pthread_kill(worker->thread.native_handle(), kWakeSignal);
-    }
+    // Workers in the set have not ended: their threads exist.
+    for (Worker* worker : workers_) pthread_kill(worker->thread, kWakeSignal);
     workers_changed_.wait_for(lock, std::chrono::milliseconds(10));
-  }
-  std::vector<std::unique_ptr<Worker>> finished = std::move(workers_);
-  workers_.clear();
-  lock.unlock();
-  for (auto& worker : finished) {
-    if (worker->thread.joinable()) worker->thread.join();
   }
 }
 

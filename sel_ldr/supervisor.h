@@ -50,6 +50,8 @@ struct ModuleOutcome {
 struct SupervisorOptions {
   // Trace every trapped call to stderr, like strace.
   bool trace = false;
+  // The module's threads at once, its main thread included; pthread_create beyond is EAGAIN.
+  int max_threads = 256;
 };
 
 class Supervisor : public syscalls::ModuleControl {
@@ -86,6 +88,10 @@ class Supervisor : public syscalls::ModuleControl {
   // Serves one call; sets *handed_off if it gave up the receiver role to block.
   Response Serve(const seccomp_notif& notification, Worker* worker, bool* handed_off);
   Response ServeExec(const seccomp_notif& notification);
+  // clone (a thread, within the budget) and exit (a thread ends).
+  Response ServeThreads(const seccomp_notif& notification);
+  // The module's threads now, from /proc; 0 if it cannot be read.
+  int CountModuleThreads() const;
   Response ServeMmap(const seccomp_notif& notification);
   Response ServeClose(const seccomp_notif& notification, const syscalls::CallContext& context);
   Response Violation(const seccomp_notif& notification);
@@ -104,14 +110,15 @@ class Supervisor : public syscalls::ModuleControl {
   std::mutex mu_;
   std::condition_variable workers_changed_;
   std::condition_variable receiver_free_;
-  std::vector<std::unique_ptr<Worker>> workers_;  // Guarded by mu_.
-  bool receiver_taken_ = false;                   // Guarded by mu_.
-  int idle_workers_ = 0;                          // Guarded by mu_: waiting to receive.
-  int live_workers_ = 0;                          // Guarded by mu_.
-  bool exit_requested_ = false;                   // Guarded by mu_.
-  int exit_status_ = 0;                           // Guarded by mu_.
-  std::string violation_;                         // Guarded by mu_.
-  std::set<int> mirrored_fds_;                    // Guarded by mu_.
+  std::set<Worker*> workers_;    // Guarded by mu_: running workers, each owned by itself.
+  bool receiver_taken_ = false;  // Guarded by mu_.
+  int idle_workers_ = 0;         // Guarded by mu_: waiting to receive.
+  int live_workers_ = 0;         // Guarded by mu_.
+  int threads_ = 1;              // Guarded by mu_: the module's threads, its main one included.
+  bool exit_requested_ = false;  // Guarded by mu_.
+  int exit_status_ = 0;          // Guarded by mu_.
+  std::string violation_;        // Guarded by mu_.
+  std::set<int> mirrored_fds_;   // Guarded by mu_.
 };
 
 }  // namespace sel_ldr

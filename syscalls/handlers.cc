@@ -14,6 +14,7 @@
 #include "syscalls/descriptor.h"
 #include "syscalls/descriptor_table.h"
 #include "syscalls/descriptor_types.h"
+#include "syscalls/io_buffer.h"
 #include "syscalls/nacl_abi.h"
 #include "syscalls/untrusted_memory.h"
 
@@ -99,8 +100,9 @@ int64_t ReadIntoRanges(const CallContext& context, int d, absl::Span<const Untru
   DescriptorRef descriptor = context.table->Get(d);
   if (descriptor == nullptr) return -NACL_ABI_EBADF;
   if (!context.memory->CheckWritable(ranges)) return -NACL_ABI_EFAULT;
-  std::vector<uint8_t> buffer(total);
-  absl::StatusOr<size_t> got = descriptor->Read(context, absl::MakeSpan(buffer));
+  IoBuffer buffer(total);
+  if (!buffer.ok()) return -NACL_ABI_ENOMEM;
+  absl::StatusOr<size_t> got = descriptor->Read(context, buffer.span());
   if (!got.ok()) return Errno(got.status());
   if (!context.memory->Scatter(ranges, buffer.data(), *got)) return -NACL_ABI_EFAULT;
   return static_cast<int64_t>(*got);
@@ -110,11 +112,10 @@ int64_t WriteFromRanges(const CallContext& context, int d, absl::Span<const Untr
                         size_t total) {
   DescriptorRef descriptor = context.table->Get(d);
   if (descriptor == nullptr) return -NACL_ABI_EBADF;
-  std::vector<uint8_t> data(total);
-  if (!context.memory->Gather(ranges, data.data())) {
-    return -NACL_ABI_EFAULT;
-  }
-  absl::StatusOr<size_t> written = descriptor->Write(context, data);
+  IoBuffer data(total);
+  if (!data.ok()) return -NACL_ABI_ENOMEM;
+  if (!context.memory->Gather(ranges, data.data())) return -NACL_ABI_EFAULT;
+  absl::StatusOr<size_t> written = descriptor->Write(context, data.span());
   if (!written.ok()) return Errno(written.status());
   return static_cast<int64_t>(*written);
 }
@@ -227,12 +228,12 @@ int64_t SysImcSendmsg(const CallContext& context, const SyscallArgs& args) {
     descriptors.push_back(std::move(sent));
   }
 
-  std::vector<uint8_t> data(layout.total);
-  if (!context.memory->Gather(layout.iov, data.data())) {
-    return -NACL_ABI_EFAULT;
-  }
+  IoBuffer data(layout.total);
+  if (!data.ok()) return -NACL_ABI_ENOMEM;
+  if (!context.memory->Gather(layout.iov, data.data())) return -NACL_ABI_EFAULT;
   const bool nonblocking = (IntArg(args.arg[2]) & NACL_ABI_IMC_NONBLOCK) != 0;
-  absl::StatusOr<size_t> sent = descriptor->SendMessage(context, data, descriptors, nonblocking);
+  absl::StatusOr<size_t> sent =
+      descriptor->SendMessage(context, data.span(), descriptors, nonblocking);
   if (!sent.ok()) return Errno(sent.status());
   return static_cast<int64_t>(*sent);
 }
@@ -257,10 +258,11 @@ int64_t SysImcRecvmsg(const CallContext& context, const SyscallArgs& args) {
     return -NACL_ABI_EFAULT;
   }
 
-  std::vector<uint8_t> buffer(std::min<size_t>(layout.total, NACL_ABI_IMC_USER_BYTES_MAX));
+  IoBuffer buffer(std::min<size_t>(layout.total, NACL_ABI_IMC_USER_BYTES_MAX));
+  if (!buffer.ok()) return -NACL_ABI_ENOMEM;
   const bool nonblocking = (IntArg(args.arg[2]) & NACL_ABI_IMC_NONBLOCK) != 0;
   absl::StatusOr<ReceivedImcMessage> received =
-      descriptor->ReceiveMessage(context, absl::MakeSpan(buffer), desc_length, nonblocking);
+      descriptor->ReceiveMessage(context, buffer.span(), desc_length, nonblocking);
   if (!received.ok()) return Errno(received.status());
 
   // From here on the message is consumed: a failure closes what it brought.
