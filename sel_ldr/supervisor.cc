@@ -37,8 +37,6 @@ constexpr int kWakeSignal = SIGUSR2;
 constexpr int kMaxIdleWorkers = 4;
 // A worker's stack: handlers keep their buffers on the heap.
 constexpr size_t kWorkerStackBytes = 256 * 1024;
-// Linux mmap flags a shared-memory mapping may add to NaCl's.
-constexpr int kHarmlessMmapFlags = MAP_POPULATE | MAP_NORESERVE | MAP_FIXED_NOREPLACE;
 
 void IgnoreSignal(int) {}
 
@@ -49,48 +47,6 @@ bool ListenerOrphaned(int listener) {
 }
 
 int IntArg(uint64_t value) { return static_cast<int>(static_cast<uint32_t>(value)); }
-
-// How many arguments the trace prints for a served call.
-int TraceArity(bool nacl, uint64_t nr) {
-  if (nacl) {
-    switch (nr) {
-      case NACL_sys_null:
-      case NACL_sys_getpid:
-        return 0;
-      case NACL_sys_dup2:
-      case NACL_sys_fstat:
-      case NACL_sys_munmap:
-        return 2;
-      case NACL_sys_read:
-      case NACL_sys_write:
-      case NACL_sys_imc_sendmsg:
-      case NACL_sys_imc_recvmsg:
-        return 3;
-      case NACL_sys_mmap:
-        return 6;
-      default:
-        return 1;
-    }
-  }
-  switch (nr) {
-    case SYS_close:
-    case SYS_dup:
-      return 1;
-    case SYS_dup2:
-    case SYS_fstat:
-      return 2;
-    case SYS_newfstatat:
-      return 4;
-    case SYS_read:
-    case SYS_write:
-    case SYS_readv:
-    case SYS_writev:
-    case SYS_dup3:
-      return 3;
-    default:
-      return 6;
-  }
-}
 
 }  // namespace
 
@@ -103,7 +59,17 @@ struct Supervisor::Worker {
 
 Supervisor::Supervisor(SandboxedModule module, syscalls::DescriptorTable* table,
                        SupervisorOptions options)
-    : module_(std::move(module)), memory_(module_.pid), table_(table), options_(options) {}
+    : module_(std::move(module)),
+      memory_(module_.pid),
+      table_(table),
+      options_(options),
+      placeholder_(memfd_create("sel_ldr-placeholder", MFD_CLOEXEC | MFD_ALLOW_SEALING)) {
+  // Empty and sealed: nothing can be done with it.
+  if (placeholder_.valid()) {
+    fcntl(placeholder_.get(), F_ADD_SEALS,
+          F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL);
+  }
+}
 
 Supervisor::~Supervisor() { StopWorkers(); }
 
@@ -301,6 +267,7 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
   context.memory = &memory;
   context.module = this;
   context.thread_id = notification.pid;
+  context.call_id = notification.id;
   context.cancellation = &worker->cancellation;
 
   // Runs the call without blocking first; if it would block, gives up the receiver role and
@@ -330,17 +297,15 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
     const syscalls::SyscallTable& table = syscalls::SyscallTable::Nacl();
     name = table.Name(nr - NACL_ABI_SYSCALL_BASE);
     response.value = dispatch(table, nr - NACL_ABI_SYSCALL_BASE);
-  } else if (nr == SYS_mmap) {
-    name = "mmap";
-    response = ServeMmap(notification);
-  } else if (nr == SYS_close) {
-    name = "close";
-    response = ServeClose(notification, context);
   } else if (const char* linux_name = syscalls::SyscallTable::LinuxDescriptorCalls().Name(nr)) {
     name = linux_name;
     response.value = dispatch(syscalls::SyscallTable::LinuxDescriptorCalls(), nr);
   } else {
     return Violation(notification);
+  }
+  if (response.value == syscalls::kRunInKernel) {
+    response.value = 0;
+    response.continue_in_kernel = true;
   }
   if (options_.trace) Trace(notification, name, response);
   return response;
@@ -407,55 +372,6 @@ int Supervisor::CountModuleThreads() const {
   return threads;
 }
 
-Supervisor::Response Supervisor::ServeMmap(const seccomp_notif& notification) {
-  const int fd = IntArg(notification.data.args[4]);
-  Response response;
-  syscalls::DescriptorRef descriptor = table_->Get(fd);
-  if (descriptor == nullptr) {
-    response.value = -EBADF;
-    return response;
-  }
-  const int flags = IntArg(notification.data.args[3]) & ~kHarmlessMmapFlags;
-  response.value = syscalls::CheckSharedMemoryMap(*descriptor, notification.data.args[1],
-                                                  IntArg(notification.data.args[2]), flags,
-                                                  static_cast<int64_t>(notification.data.args[5]));
-  if (response.value != 0) return response;
-  // The module's own mmap then runs in the kernel, on the memfd put at the descriptor's
-  // number. mmap has no pointer arguments: nothing the kernel reads can change under us.
-  seccomp_notif_addfd addfd;
-  memset(&addfd, 0, sizeof(addfd));
-  addfd.id = notification.id;
-  addfd.flags = SECCOMP_ADDFD_FLAG_SETFD;
-  addfd.srcfd = static_cast<uint32_t>(descriptor->SharedMemoryFd()->first);
-  addfd.newfd = static_cast<uint32_t>(fd);
-  addfd.newfd_flags = O_CLOEXEC;
-  if (ioctl(module_.listener.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) < 0) {
-    response.value = -(errno == EBADF ? EMFILE : errno);
-    return response;
-  }
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    mirrored_fds_.insert(fd);
-  }
-  response.continue_in_kernel = true;
-  return response;
-}
-
-Supervisor::Response Supervisor::ServeClose(const seccomp_notif& notification,
-                                            const syscalls::CallContext& context) {
-  syscalls::SyscallArgs args = {{notification.data.args[0], 0, 0, 0, 0, 0}};
-  Response response;
-  response.value =
-      syscalls::SyscallTable::LinuxDescriptorCalls().Dispatch(context, SYS_close, args);
-  const int fd = IntArg(notification.data.args[0]);
-  std::lock_guard<std::mutex> lock(mu_);
-  if (response.value == 0 && mirrored_fds_.erase(fd) != 0) {
-    // The module also holds the memfd an mmap put at this number: let the kernel close it.
-    response.continue_in_kernel = true;
-  }
-  return response;
-}
-
 Supervisor::Response Supervisor::Violation(const seccomp_notif& notification) {
   const long nr = notification.data.nr;
   std::string what;
@@ -488,7 +404,9 @@ void Supervisor::Trace(const seccomp_notif& notification, const char* name,
   const bool nacl =
       nr >= NACL_ABI_SYSCALL_BASE && nr < NACL_ABI_SYSCALL_BASE + NACL_ABI_SYSCALL_COUNT;
   std::vector<std::string> args;
-  for (int i = 0; i < TraceArity(nacl, nacl ? nr - NACL_ABI_SYSCALL_BASE : nr); ++i) {
+  const int arity = nacl ? syscalls::SyscallTable::Nacl().Arity(nr - NACL_ABI_SYSCALL_BASE)
+                         : syscalls::SyscallTable::LinuxDescriptorCalls().Arity(nr);
+  for (int i = 0; i < arity; ++i) {
     args.push_back(absl::StrCat("0x", absl::Hex(notification.data.args[i])));
   }
   std::string result;
@@ -537,15 +455,23 @@ int64_t Supervisor::Exit(int status) {
 
 int64_t Supervisor::GetPid() { return module_.pid; }
 
-int64_t Supervisor::MapSharedMemory(int, uint64_t, size_t, int, int, int64_t) {
-  // A supervisor cannot map memory into another process. Modules map shared memory with
-  // libc's mmap(), which the loader serves (ServeMmap); the raw NaCl number cannot be.
-  return -NACL_ABI_ENOSYS;
+int64_t Supervisor::PlaceFd(uint64_t call, int host_fd, int number) {
+  seccomp_notif_addfd addfd;
+  memset(&addfd, 0, sizeof(addfd));
+  addfd.id = call;
+  addfd.flags = SECCOMP_ADDFD_FLAG_SETFD;
+  addfd.srcfd = static_cast<uint32_t>(host_fd);
+  addfd.newfd = static_cast<uint32_t>(number);
+  addfd.newfd_flags = O_CLOEXEC;
+  if (ioctl(module_.listener.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) < 0) {
+    return -(errno == EBADF ? EMFILE : errno);
+  }
+  return 0;
 }
 
-int64_t Supervisor::Unmap(uint64_t, size_t) {
-  // Modules unmap with libc's munmap(), which the policy allows in the module itself.
-  return -NACL_ABI_ENOSYS;
+int64_t Supervisor::ReleaseFd(uint64_t call, int number) {
+  // Replacing the object with an empty one drops the module process's reference to it.
+  return placeholder_.valid() ? PlaceFd(call, placeholder_.get(), number) : -ENOMEM;
 }
 
 }  // namespace sel_ldr

@@ -67,9 +67,8 @@ class Supervisor : public syscalls::ModuleControl {
   // syscalls::ModuleControl.
   int64_t Exit(int status) override;
   int64_t GetPid() override;
-  int64_t MapSharedMemory(int fd, uint64_t address, size_t length, int prot, int flags,
-                          int64_t offset) override;
-  int64_t Unmap(uint64_t address, size_t length) override;
+  int64_t PlaceFd(uint64_t call, int host_fd, int number) override;
+  int64_t ReleaseFd(uint64_t call, int number) override;
 
  private:
   struct Worker;
@@ -92,8 +91,6 @@ class Supervisor : public syscalls::ModuleControl {
   Response ServeThreads(const seccomp_notif& notification);
   // The module's threads now, from /proc; 0 if it cannot be read.
   int CountModuleThreads() const;
-  Response ServeMmap(const seccomp_notif& notification);
-  Response ServeClose(const seccomp_notif& notification, const syscalls::CallContext& context);
   Response Violation(const seccomp_notif& notification);
   void Trace(const seccomp_notif& notification, const char* name, const Response& response);
   void KillModule();
@@ -103,6 +100,8 @@ class Supervisor : public syscalls::ModuleControl {
   ModuleMemory memory_;
   syscalls::DescriptorTable* table_;
   SupervisorOptions options_;
+  // What ReleaseFd puts where a placed fd was: an empty, sealed memfd.
+  base::UniqueFd placeholder_;
   std::atomic<bool> stopping_{false};
   // Set when the loader's exec of the module was let through; no exec is after it.
   std::atomic<bool> module_started_{false};
@@ -118,7 +117,6 @@ class Supervisor : public syscalls::ModuleControl {
   bool exit_requested_ = false;  // Guarded by mu_.
   int exit_status_ = 0;          // Guarded by mu_.
   std::string violation_;        // Guarded by mu_.
-  std::set<int> mirrored_fds_;   // Guarded by mu_.
 };
 
 }  // namespace sel_ldr

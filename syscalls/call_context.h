@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <climits>
+
 #include "imc/cancellation.h"
 
 namespace syscalls {
@@ -12,8 +14,14 @@ namespace syscalls {
 class DescriptorTable;
 class UntrustedMemory;
 
-// The parts of a module that live outside the syscall layer: its process (exit, pid) and its
-// address space (mapping shared memory). The loader implements it; tests fake it.
+// A handler's answer that is not a value: let the kernel run the module's own call (a Linux
+// call, after the handler placed what the kernel needs with ModuleControl::PlaceFd). Only
+// handlers of Linux numbers answer it, and only for calls whose arguments hold no pointer the
+// kernel would read: nothing the module changes afterwards can alter what was checked.
+inline constexpr int64_t kRunInKernel = INT64_MIN;
+
+// The parts of a module that live outside the syscall layer: its process (exit, pid, the host
+// fds the kernel acts on for it). The loader implements it; tests fake it.
 class ModuleControl {
  public:
   virtual ~ModuleControl() = default;
@@ -22,13 +30,14 @@ class ModuleControl {
   virtual int64_t Exit(int status) = 0;
   // Returns the module's process id as the module should see it.
   virtual int64_t GetPid() = 0;
-  // Maps `length` bytes of the shared memory `fd` at `offset` into the module with NaCl
-  // `prot` and `flags` (already validated) at `address` (a hint unless MAP_FIXED). Returns
-  // the module address or a negated errno.
-  virtual int64_t MapSharedMemory(int fd, uint64_t address, size_t length, int prot, int flags,
-                                  int64_t offset) = 0;
-  // Unmaps module memory. Returns 0 or a negated errno.
-  virtual int64_t Unmap(uint64_t address, size_t length) = 0;
+  // Puts host fd `host_fd` at number `number` in the module's own process, replacing what is
+  // there, for the kernel to act on during call `call` (CallContext::call_id): the memfd of
+  // a shared memory descriptor, for mmap. Returns 0 or a negated errno.
+  virtual int64_t PlaceFd(uint64_t call, int host_fd, int number) = 0;
+  // Drops what PlaceFd put at `number` (its descriptor slot was closed or replaced), so that
+  // the module's process keeps no object alive that its table no longer holds; the number
+  // then holds an empty placeholder. Returns 0 or a negated errno.
+  virtual int64_t ReleaseFd(uint64_t call, int number) = 0;
 };
 
 struct CallContext {
@@ -37,6 +46,8 @@ struct CallContext {
   ModuleControl* module = nullptr;
   // The calling module thread (its tid), for tracing and cancellation.
   int64_t thread_id = 0;
+  // Which call this is, for ModuleControl (the loader's notification id).
+  uint64_t call_id = 0;
   // Cancelled when the call must end (the calling thread died, the module exits, or the
   // descriptor it waits on was closed). May be null: the call then only ends by itself.
   const imc::Cancellation* cancellation = nullptr;

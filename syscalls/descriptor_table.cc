@@ -105,4 +105,24 @@ size_t DescriptorTable::OpenCount() const {
   return open_;
 }
 
+void DescriptorTable::NotePlaced(int d) {
+  if (d < 0 || d >= kSize) return;
+  std::lock_guard<std::mutex> lock(mu_);
+  placed_.set(static_cast<size_t>(d));
+}
+
+bool DescriptorTable::IsPlaced(int d) const {
+  if (d < 0 || d >= kSize) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  return placed_.test(static_cast<size_t>(d));
+}
+
+bool DescriptorTable::ForgetPlaced(int d) {
+  if (d < 0 || d >= kSize) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  const bool was = placed_.test(static_cast<size_t>(d));
+  placed_.reset(static_cast<size_t>(d));
+  return was;
+}
+
 }  // namespace syscalls

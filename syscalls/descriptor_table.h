@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include <bitset>
 #include <mutex>
 #include <vector>
 
@@ -48,6 +49,13 @@ class DescriptorTable {
   void CloseAll();
   // The number of open slots.
   size_t OpenCount() const;
+  // Numbers at which the module's own process holds a host fd placed there by
+  // ModuleControl::PlaceFd. NotePlaced records one; IsPlaced tells; ForgetPlaced clears it
+  // and returns whether it was set.
+  void NotePlaced(int d);
+  bool IsPlaced(int d) const;
+  bool ForgetPlaced(int d);
+
   // What the module's bound sockets are made with (fixed at construction).
   const imc::BoundSocketOptions& bound_socket_options() const { return bound_socket_options_; }
 
@@ -59,6 +67,7 @@ class DescriptorTable {
   const imc::BoundSocketOptions bound_socket_options_;
   mutable std::mutex mu_;
   std::vector<DescriptorRef> slots_;  // Grows on demand up to kSize.
+  std::bitset<kSize> placed_;
   size_t open_ = 0;
   int lowest_free_hint_ = 0;  // No free slot below it.
 };

@@ -87,12 +87,23 @@ int64_t SysDup(const CallContext& context, const SyscallArgs& args) {
   return context.table->Dup(IntArg(args.arg[0]));
 }
 
+void ReleasePlaced(const CallContext& context, int d) {
+  if (context.module == nullptr || !context.table->IsPlaced(d)) return;
+  // The number keeps a placeholder (or, on failure, what was there): still placed.
+  context.module->ReleaseFd(context.call_id, d);
+}
+
 int64_t SysDup2(const CallContext& context, const SyscallArgs& args) {
-  return context.table->Dup2(IntArg(args.arg[0]), IntArg(args.arg[1]));
+  const int64_t result = context.table->Dup2(IntArg(args.arg[0]), IntArg(args.arg[1]));
+  if (result >= 0) ReleasePlaced(context, static_cast<int>(result));
+  return result;
 }
 
 int64_t SysClose(const CallContext& context, const SyscallArgs& args) {
-  return context.table->Close(IntArg(args.arg[0]));
+  const int d = IntArg(args.arg[0]);
+  const int64_t result = context.table->Close(d);
+  if (result == 0) ReleasePlaced(context, d);
+  return result;
 }
 
 int64_t ReadIntoRanges(const CallContext& context, int d, absl::Span<const UntrustedRange> ranges,
@@ -158,20 +169,19 @@ int64_t CheckSharedMemoryMap(const Descriptor& descriptor, uint64_t length, int 
 int64_t SysMmap(const CallContext& context, const SyscallArgs& args) {
   DescriptorRef descriptor = context.table->Get(IntArg(args.arg[4]));
   if (descriptor == nullptr) return -NACL_ABI_EBADF;
-  const int prot = IntArg(args.arg[2]);
-  const int flags = IntArg(args.arg[3]);
-  const int64_t offset = static_cast<int64_t>(args.arg[5]);
-  if (int64_t error = CheckSharedMemoryMap(*descriptor, args.arg[1], prot, flags, offset)) {
+  if (int64_t error =
+          CheckSharedMemoryMap(*descriptor, args.arg[1], IntArg(args.arg[2]), IntArg(args.arg[3]),
+                               static_cast<int64_t>(args.arg[5]))) {
     return error;
   }
-  if (context.module == nullptr) return -NACL_ABI_ENOSYS;
-  return context.module->MapSharedMemory(descriptor->SharedMemoryFd()->first, args.arg[0],
-                                         args.arg[1], prot, flags, offset);
+  // A loader outside the module's process cannot map into it on behalf of this number:
+  // modules map with libc's mmap(), which the Linux table serves (LinuxMmap).
+  return -NACL_ABI_ENOSYS;
 }
 
-int64_t SysMunmap(const CallContext& context, const SyscallArgs& args) {
-  if (context.module == nullptr) return -NACL_ABI_ENOSYS;
-  return context.module->Unmap(args.arg[0], args.arg[1]);
+int64_t SysMunmap(const CallContext&, const SyscallArgs&) {
+  // Modules unmap with libc's munmap(), which runs in the module itself.
+  return -NACL_ABI_ENOSYS;
 }
 
 int64_t SysExit(const CallContext& context, const SyscallArgs& args) {

@@ -38,6 +38,10 @@ int64_t ReadIntoRanges(const CallContext& context, int d, absl::Span<const Untru
 int64_t WriteFromRanges(const CallContext& context, int d, absl::Span<const UntrustedRange> ranges,
                         size_t total);
 
+// After descriptor slot `d` was closed or replaced: drops what ModuleControl::PlaceFd put at
+// `d` in the module's process, if anything.
+void ReleasePlaced(const CallContext& context, int d);
+
 int64_t SysNull(const CallContext& context, const SyscallArgs& args);
 int64_t SysDup(const CallContext& context, const SyscallArgs& args);
 int64_t SysDup2(const CallContext& context, const SyscallArgs& args);

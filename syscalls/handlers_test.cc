@@ -5,6 +5,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <memory>
@@ -660,48 +662,82 @@ TEST_F(HandlersTest, MemObjCreate) {
   EXPECT_EQ(a().Call(NACL_sys_imc_mem_obj_create, uint64_t{1} << 62), -NACL_ABI_ENOMEM);
 }
 
-// Test that mmap of shared memory asks the module control for its memfd with the validated
-// arguments.
-TEST_F(HandlersTest, MmapOfSharedMemoryMapsItsFd) {
+// Test that Linux mmap of shared memory places its memfd at the descriptor's number and lets
+// the kernel run the module's own mmap; the number is then marked placed.
+TEST_F(HandlersTest, MmapOfSharedMemoryPlacesItsFd) {
   const int shm = MemObj(2 * NACL_ABI_MAP_PAGESIZE);
-  EXPECT_EQ(a().Call(NACL_sys_mmap, 0x30000000, NACL_ABI_MAP_PAGESIZE,
-                     NACL_ABI_PROT_READ | NACL_ABI_PROT_WRITE, NACL_ABI_MAP_SHARED, U(shm),
-                     NACL_ABI_MAP_PAGESIZE),
-            0x30000000);
-  absl::optional<FakeModuleControl::Mapping> mapping = a().control().last_mapping();
-  ASSERT_TRUE(mapping.has_value());
-  EXPECT_GE(mapping->fd, 0);
-  EXPECT_EQ(mapping->length, size_t{NACL_ABI_MAP_PAGESIZE});
-  EXPECT_EQ(mapping->offset, NACL_ABI_MAP_PAGESIZE);
-  EXPECT_EQ(mapping->prot, NACL_ABI_PROT_READ | NACL_ABI_PROT_WRITE);
+  EXPECT_EQ(a().CallLinux(SYS_mmap, 0x30000000, NACL_ABI_MAP_PAGESIZE, PROT_READ | PROT_WRITE,
+                          MAP_SHARED | MAP_POPULATE, U(shm), NACL_ABI_MAP_PAGESIZE),
+            kRunInKernel);
+  absl::optional<FakeModuleControl::Placement> placement = a().control().last_placement();
+  ASSERT_TRUE(placement.has_value());
+  EXPECT_GE(placement->host_fd, 0);
+  EXPECT_EQ(placement->number, shm);
+  EXPECT_TRUE(a().table().IsPlaced(shm));
+}
+
+// Test that the NaCl mmap number validates like Linux mmap, then answers ENOSYS: the loader
+// cannot map into the module for it, and places nothing.
+TEST_F(HandlersTest, NaclMmapIsEnosys) {
+  const int shm = MemObj();
+  EXPECT_EQ(a().Call(NACL_sys_mmap, 0, NACL_ABI_MAP_PAGESIZE, NACL_ABI_PROT_READ,
+                     NACL_ABI_MAP_SHARED, U(shm), 0),
+            -NACL_ABI_ENOSYS);
+  EXPECT_EQ(a().Call(NACL_sys_mmap, 0, NACL_ABI_MAP_PAGESIZE, NACL_ABI_PROT_READ, 0, U(shm), 0),
+            -NACL_ABI_EINVAL);
+  EXPECT_EQ(a().Call(NACL_sys_munmap, 0x30000000, NACL_ABI_MAP_PAGESIZE), -NACL_ABI_ENOSYS);
+  EXPECT_FALSE(a().control().last_placement().has_value());
 }
 
 // Test that mmap beyond the object, at an unaligned or negative offset, or with bad flags or
-// protection, is EINVAL and never reaches the module control; nor does mmap of a socket.
+// protection (executable included), is EINVAL and places nothing; nor does mmap of a socket.
 TEST_F(HandlersTest, MmapInvalidIsEinval) {
   TestModule::Pair pair = a().SocketPair();
   const int shm = MemObj();
   const uint64_t page = NACL_ABI_MAP_PAGESIZE;
-  EXPECT_LT(
-      a().Call(NACL_sys_mmap, 0, page, NACL_ABI_PROT_READ, NACL_ABI_MAP_SHARED, U(pair.first), 0),
-      0);
-  EXPECT_EQ(
-      a().Call(NACL_sys_mmap, 0, page, NACL_ABI_PROT_READ, NACL_ABI_MAP_SHARED, U(shm), page / 2),
-      -NACL_ABI_EINVAL);
-  EXPECT_EQ(
-      a().Call(NACL_sys_mmap, 0, 2 * page, NACL_ABI_PROT_READ, NACL_ABI_MAP_SHARED, U(shm), 0),
-      -NACL_ABI_EINVAL);
-  EXPECT_EQ(a().Call(NACL_sys_mmap, 0, page, NACL_ABI_PROT_READ, NACL_ABI_MAP_SHARED, U(shm), page),
-            -NACL_ABI_EINVAL);
-  EXPECT_EQ(a().Call(NACL_sys_mmap, 0, ~uint64_t{0}, NACL_ABI_PROT_READ, NACL_ABI_MAP_SHARED,
-                     U(shm), page),
-            -NACL_ABI_EINVAL);
-  EXPECT_EQ(a().Call(NACL_sys_mmap, 0, page, NACL_ABI_PROT_READ, 0, U(shm), 0), -NACL_ABI_EINVAL);
-  EXPECT_EQ(a().Call(NACL_sys_mmap, 0, page, 4, NACL_ABI_MAP_SHARED, U(shm), 0), -NACL_ABI_EINVAL);
-  EXPECT_EQ(
-      a().Call(NACL_sys_mmap, 0, page, NACL_ABI_PROT_READ, NACL_ABI_MAP_SHARED, U(shm), U(-page)),
-      -NACL_ABI_EINVAL);
-  EXPECT_FALSE(a().control().last_mapping().has_value());
+  EXPECT_EQ(a().CallLinux(SYS_mmap, 0, page, PROT_READ, MAP_SHARED, U(pair.first), 0), -ENODEV);
+  EXPECT_EQ(a().CallLinux(SYS_mmap, 0, page, PROT_READ, MAP_SHARED, U(shm), page / 2), -EINVAL);
+  EXPECT_EQ(a().CallLinux(SYS_mmap, 0, 2 * page, PROT_READ, MAP_SHARED, U(shm), 0), -EINVAL);
+  EXPECT_EQ(a().CallLinux(SYS_mmap, 0, page, PROT_READ, MAP_SHARED, U(shm), page), -EINVAL);
+  EXPECT_EQ(a().CallLinux(SYS_mmap, 0, ~uint64_t{0}, PROT_READ, MAP_SHARED, U(shm), page), -EINVAL);
+  EXPECT_EQ(a().CallLinux(SYS_mmap, 0, page, PROT_READ, 0, U(shm), 0), -EINVAL);
+  EXPECT_EQ(a().CallLinux(SYS_mmap, 0, page, PROT_READ | PROT_EXEC, MAP_SHARED, U(shm), 0),
+            -EINVAL);
+  EXPECT_EQ(a().CallLinux(SYS_mmap, 0, page, PROT_READ, MAP_SHARED | MAP_GROWSDOWN, U(shm), 0),
+            -EINVAL);
+  EXPECT_EQ(a().CallLinux(SYS_mmap, 0, page, PROT_READ, MAP_SHARED, U(shm), U(-page)), -EINVAL);
+  EXPECT_EQ(a().CallLinux(SYS_mmap, 0, page, PROT_READ, MAP_SHARED, 999, 0), -EBADF);
+  EXPECT_FALSE(a().control().last_placement().has_value());
+}
+
+// Test that once a placed number's slot is closed, the module's process keeps nothing of it:
+// Linux close lets the kernel close the placed fd too; NaCl close, dup2 and dup3 over it
+// release it (the memory object must not outlive the descriptor in the module's process).
+TEST_F(HandlersTest, ClosingAPlacedNumberDropsThePlacedFd) {
+  const uint64_t page = NACL_ABI_MAP_PAGESIZE;
+  auto map = [&](int d) {
+    return a().CallLinux(SYS_mmap, 0, page, PROT_READ, MAP_SHARED, U(d), 0);
+  };
+  const int linux_closed = MemObj();
+  ASSERT_EQ(map(linux_closed), kRunInKernel);
+  EXPECT_EQ(a().CallLinux(SYS_close, U(linux_closed)), kRunInKernel);
+  EXPECT_FALSE(a().table().IsPlaced(linux_closed));
+  EXPECT_EQ(a().CallLinux(SYS_close, U(linux_closed)), -EBADF);  // Not open: nothing runs.
+
+  const int nacl_closed = MemObj();
+  ASSERT_EQ(map(nacl_closed), kRunInKernel);
+  EXPECT_EQ(a().Call(NACL_sys_close, U(nacl_closed)), 0);
+  const int replaced = MemObj();
+  ASSERT_EQ(map(replaced), kRunInKernel);
+  const int other = MemObj();
+  EXPECT_EQ(a().Call(NACL_sys_dup2, U(other), U(replaced)), replaced);
+  const int replaced3 = MemObj();
+  ASSERT_EQ(map(replaced3), kRunInKernel);
+  EXPECT_EQ(a().CallLinux(SYS_dup3, U(other), U(replaced3), 0), replaced3);
+  EXPECT_THAT(a().control().released(), ::testing::ElementsAre(nacl_closed, replaced, replaced3));
+  // A placeholder is there now: a later Linux close lets the kernel close it.
+  EXPECT_TRUE(a().table().IsPlaced(replaced));
+  EXPECT_EQ(a().CallLinux(SYS_close, U(replaced)), kRunInKernel);
 }
 
 // Test that exit and getpid go to the module control.

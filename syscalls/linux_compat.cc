@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/uio.h>
 
 #include <algorithm>
@@ -44,6 +45,9 @@ int64_t CopyInIovecs(const CallContext& context, uint64_t address, uint64_t coun
 
 int64_t Errno(const absl::Status& status) { return -NaClErrnoOf(status); }
 
+// Linux mmap flags a shared-memory mapping may add to NaCl's.
+constexpr int kHarmlessMmapFlags = MAP_POPULATE | MAP_NORESERVE | MAP_FIXED_NOREPLACE;
+
 }  // namespace
 
 int64_t LinuxReadv(const CallContext& context, const SyscallArgs& args) {
@@ -67,8 +71,37 @@ int64_t LinuxWritev(const CallContext& context, const SyscallArgs& args) {
 }
 
 int64_t LinuxDup2(const CallContext& context, const SyscallArgs& args) {
-  int64_t result = context.table->Dup2(IntArg(args.arg[0]), IntArg(args.arg[1]));
+  int64_t result = SysDup2(context, args);
   return result == -NACL_ABI_EINVAL ? -EBADF : result;  // Linux: EBADF beyond the limit.
+}
+
+int64_t LinuxClose(const CallContext& context, const SyscallArgs& args) {
+  const int d = IntArg(args.arg[0]);
+  const int64_t result = context.table->Close(d);
+  // The module's process also holds what an mmap placed at this number: the kernel closes it
+  // with the module's own call (close has no pointer argument).
+  if (result == 0 && context.table->ForgetPlaced(d)) return kRunInKernel;
+  return result;
+}
+
+int64_t LinuxMmap(const CallContext& context, const SyscallArgs& args) {
+  // Anonymous mappings never get here: the module's filter lets them run.
+  const int d = IntArg(args.arg[4]);
+  DescriptorRef descriptor = context.table->Get(d);
+  if (descriptor == nullptr) return -EBADF;
+  const int flags = IntArg(args.arg[3]) & ~kHarmlessMmapFlags;
+  if (int64_t error = CheckSharedMemoryMap(*descriptor, args.arg[1], IntArg(args.arg[2]), flags,
+                                           static_cast<int64_t>(args.arg[5]))) {
+    return error;
+  }
+  if (context.module == nullptr) return -ENODEV;
+  // The module's own mmap then runs in the kernel, on the memfd placed at the descriptor's
+  // number. mmap has no pointer argument: nothing the kernel reads can change under us.
+  const int64_t placed =
+      context.module->PlaceFd(context.call_id, descriptor->SharedMemoryFd()->first, d);
+  if (placed < 0) return placed;
+  context.table->NotePlaced(d);
+  return kRunInKernel;
 }
 
 int64_t LinuxDup3(const CallContext& context, const SyscallArgs& args) {

@@ -22,6 +22,11 @@ int64_t LinuxWritev(const CallContext& context, const SyscallArgs& args);
 int64_t LinuxDup2(const CallContext& context, const SyscallArgs& args);
 int64_t LinuxDup3(const CallContext& context, const SyscallArgs& args);
 int64_t LinuxFstat(const CallContext& context, const SyscallArgs& args);
+// close: also lets the kernel close what an mmap placed at the number (kRunInKernel).
+int64_t LinuxClose(const CallContext& context, const SyscallArgs& args);
+// mmap of a SharedMemory descriptor: places its memfd at the descriptor's number and lets
+// the kernel run the module's own mmap (kRunInKernel).
+int64_t LinuxMmap(const CallContext& context, const SyscallArgs& args);
 int64_t LinuxNewfstatat(const CallContext& context, const SyscallArgs& args);
 
 // The Linux view of a descriptor's NaCl stat: IMC objects are sockets, shared memory a

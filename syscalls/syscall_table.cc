@@ -7,38 +7,40 @@
 
 namespace syscalls {
 
-SyscallTable::SyscallTable() {
+SyscallTable::SyscallTable(int default_arity) : default_arity_(default_arity) {
   handlers_.fill(nullptr);
   names_.fill(nullptr);
+  arities_.fill(static_cast<uint8_t>(default_arity));
 }
 
-void SyscallTable::Set(uint64_t number, SyscallHandler handler, const char* name) {
+void SyscallTable::Set(uint64_t number, SyscallHandler handler, const char* name, int arity) {
   if (number >= handlers_.size()) return;
   handlers_[number] = handler;
   names_[number] = name;
+  arities_[number] = static_cast<uint8_t>(arity);
 }
 
 const SyscallTable& SyscallTable::Nacl() {
   static const SyscallTable* const table = [] {
-    auto* t = new SyscallTable();
-    t->Set(NACL_sys_null, SysNull, "null");
-    t->Set(NACL_sys_dup, SysDup, "dup");
-    t->Set(NACL_sys_dup2, SysDup2, "dup2");
-    t->Set(NACL_sys_close, SysClose, "close");
-    t->Set(NACL_sys_read, SysRead, "read");
-    t->Set(NACL_sys_write, SysWrite, "write");
-    t->Set(NACL_sys_fstat, SysFstat, "fstat");
-    t->Set(NACL_sys_mmap, SysMmap, "mmap");
-    t->Set(NACL_sys_munmap, SysMunmap, "munmap");
-    t->Set(NACL_sys_exit, SysExit, "exit");
-    t->Set(NACL_sys_getpid, SysGetpid, "getpid");
-    t->Set(NACL_sys_imc_makeboundsock, SysImcMakeBoundSock, "imc_makeboundsock");
-    t->Set(NACL_sys_imc_accept, SysImcAccept, "imc_accept");
-    t->Set(NACL_sys_imc_connect, SysImcConnect, "imc_connect");
-    t->Set(NACL_sys_imc_sendmsg, SysImcSendmsg, "imc_sendmsg");
-    t->Set(NACL_sys_imc_recvmsg, SysImcRecvmsg, "imc_recvmsg");
-    t->Set(NACL_sys_imc_mem_obj_create, SysImcMemObjCreate, "imc_mem_obj_create");
-    t->Set(NACL_sys_imc_socketpair, SysImcSocketPair, "imc_socketpair");
+    auto* t = new SyscallTable(/*default_arity=*/1);
+    t->Set(NACL_sys_null, SysNull, "null", 0);
+    t->Set(NACL_sys_dup, SysDup, "dup", 1);
+    t->Set(NACL_sys_dup2, SysDup2, "dup2", 2);
+    t->Set(NACL_sys_close, SysClose, "close", 1);
+    t->Set(NACL_sys_read, SysRead, "read", 3);
+    t->Set(NACL_sys_write, SysWrite, "write", 3);
+    t->Set(NACL_sys_fstat, SysFstat, "fstat", 2);
+    t->Set(NACL_sys_mmap, SysMmap, "mmap", 6);
+    t->Set(NACL_sys_munmap, SysMunmap, "munmap", 2);
+    t->Set(NACL_sys_exit, SysExit, "exit", 1);
+    t->Set(NACL_sys_getpid, SysGetpid, "getpid", 0);
+    t->Set(NACL_sys_imc_makeboundsock, SysImcMakeBoundSock, "imc_makeboundsock", 1);
+    t->Set(NACL_sys_imc_accept, SysImcAccept, "imc_accept", 1);
+    t->Set(NACL_sys_imc_connect, SysImcConnect, "imc_connect", 1);
+    t->Set(NACL_sys_imc_sendmsg, SysImcSendmsg, "imc_sendmsg", 3);
+    t->Set(NACL_sys_imc_recvmsg, SysImcRecvmsg, "imc_recvmsg", 3);
+    t->Set(NACL_sys_imc_mem_obj_create, SysImcMemObjCreate, "imc_mem_obj_create", 1);
+    t->Set(NACL_sys_imc_socketpair, SysImcSocketPair, "imc_socketpair", 1);
     return t;
   }();
   return *table;
@@ -47,16 +49,17 @@ const SyscallTable& SyscallTable::Nacl() {
 const SyscallTable& SyscallTable::LinuxDescriptorCalls() {
   static const SyscallTable* const table = [] {
     auto* t = new SyscallTable();
-    t->Set(SYS_read, SysRead, "read");
-    t->Set(SYS_write, SysWrite, "write");
-    t->Set(SYS_readv, LinuxReadv, "readv");
-    t->Set(SYS_writev, LinuxWritev, "writev");
-    t->Set(SYS_close, SysClose, "close");
-    t->Set(SYS_dup, SysDup, "dup");
-    t->Set(SYS_dup2, LinuxDup2, "dup2");
-    t->Set(SYS_dup3, LinuxDup3, "dup3");
-    t->Set(SYS_fstat, LinuxFstat, "fstat");
-    t->Set(SYS_newfstatat, LinuxNewfstatat, "newfstatat");
+    t->Set(SYS_read, SysRead, "read", 3);
+    t->Set(SYS_write, SysWrite, "write", 3);
+    t->Set(SYS_readv, LinuxReadv, "readv", 3);
+    t->Set(SYS_writev, LinuxWritev, "writev", 3);
+    t->Set(SYS_close, LinuxClose, "close", 1);
+    t->Set(SYS_mmap, LinuxMmap, "mmap", 6);
+    t->Set(SYS_dup, SysDup, "dup", 1);
+    t->Set(SYS_dup2, LinuxDup2, "dup2", 2);
+    t->Set(SYS_dup3, LinuxDup3, "dup3", 3);
+    t->Set(SYS_fstat, LinuxFstat, "fstat", 2);
+    t->Set(SYS_newfstatat, LinuxNewfstatat, "newfstatat", 4);
     return t;
   }();
   return *table;

@@ -25,8 +25,9 @@ class SyscallTable {
   // Numbers 0 .. kCapacity - 1 may have handlers.
   static constexpr uint64_t kCapacity = 512;
 
-  // A table with no handlers: every number answers -ENOSYS.
-  SyscallTable();
+  // A table with no handlers: every number answers -ENOSYS, and a trace shows
+  // `default_arity` of its arguments.
+  explicit SyscallTable(int default_arity = 6);
 
   // The table with every NaCl call of ABI.md, by NaCl number.
   static const SyscallTable& Nacl();
@@ -35,8 +36,9 @@ class SyscallTable {
   // semantics; so that stdio and close() work unmodified in a module.
   static const SyscallTable& LinuxDescriptorCalls();
 
-  // Sets the handler for `number` (< kCapacity).
-  void Set(uint64_t number, SyscallHandler handler, const char* name);
+  // Sets the handler for `number` (< kCapacity), with the call's name and how many of its
+  // arguments a trace shows.
+  void Set(uint64_t number, SyscallHandler handler, const char* name, int arity = 6);
 
   // Runs the handler for `number`; -NACL_ABI_ENOSYS if there is none.
   int64_t Dispatch(const CallContext& context, uint64_t number, const SyscallArgs& args) const {
@@ -48,10 +50,16 @@ class SyscallTable {
   const char* Name(uint64_t number) const {
     return number < names_.size() ? names_[number] : nullptr;
   }
+  // How many arguments a trace of the call shows.
+  int Arity(uint64_t number) const {
+    return number < arities_.size() ? arities_[number] : default_arity_;
+  }
 
  private:
   std::array<SyscallHandler, kCapacity> handlers_;
   std::array<const char*, kCapacity> names_;
+  std::array<uint8_t, kCapacity> arities_;
+  int default_arity_;
 };
 
 }  // namespace syscalls

@@ -30,23 +30,31 @@ int64_t FakeModuleControl::Exit(int status) {
   return 0;
 }
 
-int64_t FakeModuleControl::MapSharedMemory(int fd, uint64_t address, size_t length, int prot,
-                                           int flags, int64_t offset) {
+int64_t FakeModuleControl::PlaceFd(uint64_t call, int host_fd, int number) {
   std::lock_guard<std::mutex> lock(mu_);
-  last_mapping_ = Mapping{fd, address, length, prot, flags, offset};
-  return static_cast<int64_t>(address != 0 ? address : 0x70000000);
+  last_placement_ = Placement{call, host_fd, number};
+  return 0;
 }
 
-int64_t FakeModuleControl::Unmap(uint64_t, size_t) { return 0; }
+int64_t FakeModuleControl::ReleaseFd(uint64_t, int number) {
+  std::lock_guard<std::mutex> lock(mu_);
+  released_.push_back(number);
+  return 0;
+}
+
+std::vector<int> FakeModuleControl::released() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return released_;
+}
 
 absl::optional<int> FakeModuleControl::exit_status() const {
   std::lock_guard<std::mutex> lock(mu_);
   return exit_status_;
 }
 
-absl::optional<FakeModuleControl::Mapping> FakeModuleControl::last_mapping() const {
+absl::optional<FakeModuleControl::Placement> FakeModuleControl::last_placement() const {
   std::lock_guard<std::mutex> lock(mu_);
-  return last_mapping_;
+  return last_placement_;
 }
 
 TestModule::TestModule(uint64_t base, size_t size) : memory_(base, size) {
@@ -86,6 +94,14 @@ int64_t TestModule::Call(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2,
   const imc::Cancellation* cancellation = ThreadCancellation();
   if (cancellation == nullptr) return -NACL_ABI_EMFILE;
   return CallWithCancellation(cancellation, number, SyscallArgs{{a0, a1, a2, a3, a4, a5}});
+}
+
+int64_t TestModule::CallLinux(uint64_t number, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
+                              uint64_t a4, uint64_t a5) {
+  CallContext context = Context();
+  if (context.cancellation == nullptr) return -EMFILE;
+  return SyscallTable::LinuxDescriptorCalls().Dispatch(context, number,
+                                                       SyscallArgs{{a0, a1, a2, a3, a4, a5}});
 }
 
 int64_t TestModule::CallWithCancellation(const imc::Cancellation* cancellation, uint64_t number,

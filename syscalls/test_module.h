@@ -39,34 +39,34 @@ class FakeModuleControl : public ModuleControl {
   // What GetPid() answers.
   static constexpr int64_t kPid = 4242;
 
-  struct Mapping {
-    int fd;
-    uint64_t address;
-    size_t length;
-    int prot;
-    int flags;
-    int64_t offset;
+  // A host fd placed in the module's process.
+  struct Placement {
+    uint64_t call;
+    int host_fd;
+    int number;
   };
 
   // Records `status`; returns 0.
   int64_t Exit(int status) override;
   // Returns kPid.
   int64_t GetPid() override { return kPid; }
-  // Records the mapping; returns `address`, or a fixed address for a null hint.
-  int64_t MapSharedMemory(int fd, uint64_t address, size_t length, int prot, int flags,
-                          int64_t offset) override;
-  // Returns 0.
-  int64_t Unmap(uint64_t address, size_t length) override;
+  // Records the placement; returns 0.
+  int64_t PlaceFd(uint64_t call, int host_fd, int number) override;
+  // Records the release; returns 0.
+  int64_t ReleaseFd(uint64_t call, int number) override;
 
   // The status of the last Exit(), if any.
   absl::optional<int> exit_status() const;
-  // The last mapping requested, if any.
-  absl::optional<Mapping> last_mapping() const;
+  // The last placement, if any.
+  absl::optional<Placement> last_placement() const;
+  // The numbers released, in order.
+  std::vector<int> released() const;
 
  private:
   mutable std::mutex mu_;
   absl::optional<int> exit_status_;
-  absl::optional<Mapping> last_mapping_;
+  absl::optional<Placement> last_placement_;
+  std::vector<int> released_;
 };
 
 class TestModule {
@@ -94,6 +94,10 @@ class TestModule {
   // Dispatches NaCl call `number` from the calling thread; returns the handler's result.
   int64_t Call(uint64_t number, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0, uint64_t a3 = 0,
                uint64_t a4 = 0, uint64_t a5 = 0);
+  // Dispatches Linux call `number` (SyscallTable::LinuxDescriptorCalls) from the calling
+  // thread, as call `call_id`.
+  int64_t CallLinux(uint64_t number, uint64_t a0 = 0, uint64_t a1 = 0, uint64_t a2 = 0,
+                    uint64_t a3 = 0, uint64_t a4 = 0, uint64_t a5 = 0);
   // Dispatches with an explicit cancellation signal (may be null: the call then only ends by
   // itself).
   int64_t CallWithCancellation(const imc::Cancellation* cancellation, uint64_t number,
