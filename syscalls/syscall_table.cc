@@ -4,6 +4,7 @@
 
 #include "syscalls/handlers.h"
 #include "syscalls/linux_compat.h"
+#include "syscalls/linux_paths.h"
 
 namespace syscalls {
 
@@ -56,7 +57,27 @@ const SyscallTable& SyscallTable::LinuxDescriptorCalls() {
     t->Set(SYS_dup2, LinuxDup2, "dup2");
     t->Set(SYS_dup3, LinuxDup3, "dup3");
     t->Set(SYS_fstat, LinuxFstat, "fstat");
-    t->Set(SYS_newfstatat, LinuxNewfstatat, "newfstatat");
+    t->Set(SYS_newfstatat, LinuxPathNewfstatat, "newfstatat");
+    // Path calls, beneath the mounted directory (sel_ldr -m); EACCES without one.
+    t->Set(SYS_open, LinuxOpen, "open");
+    t->Set(SYS_openat, LinuxOpenat, "openat");
+    t->Set(SYS_creat, LinuxCreat, "creat");
+    t->Set(SYS_stat, LinuxStat, "stat");
+    t->Set(SYS_lstat, LinuxLstat, "lstat");
+    t->Set(SYS_access, LinuxAccess, "access");
+    t->Set(SYS_faccessat, LinuxFaccessat, "faccessat");
+    t->Set(SYS_faccessat2, LinuxFaccessat2, "faccessat2");
+    t->Set(SYS_readlink, LinuxReadlink, "readlink");
+    t->Set(SYS_readlinkat, LinuxReadlinkat, "readlinkat");
+    t->Set(SYS_getdents64, LinuxGetdents64, "getdents64");
+    t->Set(SYS_mkdir, LinuxMkdir, "mkdir");
+    t->Set(SYS_mkdirat, LinuxMkdirat, "mkdirat");
+    t->Set(SYS_unlink, LinuxUnlink, "unlink");
+    t->Set(SYS_unlinkat, LinuxUnlinkat, "unlinkat");
+    t->Set(SYS_rmdir, LinuxRmdir, "rmdir");
+    t->Set(SYS_rename, LinuxRename, "rename");
+    t->Set(SYS_renameat, LinuxRenameat, "renameat");
+    t->Set(SYS_renameat2, LinuxRenameat2, "renameat2");
     return t;
   }();
   return *table;
