@@ -129,7 +129,7 @@ int64_t OpenAt(const CallContext& context, int dirfd, uint64_t address, int flag
     return error;
   }
   if ((flags & O_PATH) != 0) return -EINVAL;  // A location only: no descriptor type holds one.
-  if ((flags & __O_TMPFILE) != 0) return -EOPNOTSUPP;
+  if ((flags & O_TMPFILE) == O_TMPFILE) return -EOPNOTSUPP;  // O_TMPFILE holds O_DIRECTORY.
   const int access = flags & O_ACCMODE;
   if (access == O_ACCMODE) return -EINVAL;
   if (call.root->read_only() && (access != O_RDONLY || (flags & (O_CREAT | O_TRUNC)) != 0)) {

@@ -39,7 +39,7 @@ absl::StatusOr<base::UniqueFd> MountedDirectory::OpenBeneath(const std::string& 
   open_how how = {};
   how.flags = static_cast<uint64_t>(flags | O_CLOEXEC);
   // The kernel refuses a mode without O_CREAT or O_TMPFILE.
-  how.mode = (flags & (O_CREAT | O_TMPFILE)) != 0 ? (mode & 07777) : 0;
+  how.mode = ((flags & O_CREAT) != 0 || (flags & O_TMPFILE) == O_TMPFILE) ? (mode & 07777) : 0;
   how.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV;
   const char* name = path.empty() ? "." : path.c_str();
   for (int attempt = 0;; ++attempt) {
