@@ -71,14 +71,14 @@ struct PathCall {
 
 // Reads the path argument at `address` of a call relative to `dirfd` (AT_FDCWD: the working
 // directory, which is the root), and makes it a path from the root. Returns 0 or a negated
-// errno: EACCES without a mounted directory, EBADF / ENOTDIR for a bad `dirfd`, ENOENT for an
-// empty path unless `allow_empty`.
+// errno: the copy's (EFAULT, ENAMETOOLONG), then EACCES without a mounted directory, EBADF /
+// ENOTDIR for a bad `dirfd`, ENOENT for an empty path unless `allow_empty`.
 int64_t ReadPathCall(const CallContext& context, int dirfd, uint64_t address, bool allow_empty,
                      PathCall* call) {
-  call->root = context.table->mounted_directory();
-  if (call->root == nullptr) return -EACCES;
   std::string path;
   if (int64_t error = CopyInPath(context, address, &path)) return error;
+  call->root = context.table->mounted_directory();
+  if (call->root == nullptr) return -EACCES;
   if (path.empty() && !allow_empty) return -ENOENT;
   if (path.empty() || path[0] == '/' || dirfd == AT_FDCWD) {
     call->path = std::move(path);
