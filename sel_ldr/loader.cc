@@ -23,6 +23,7 @@
 #include "sel_ldr/supervisor.h"
 #include "syscalls/descriptor_table.h"
 #include "syscalls/descriptor_types.h"
+#include "syscalls/mounted_directory.h"
 #include "syscalls/nacl_abi.h"
 
 extern char** environ;
@@ -211,8 +212,23 @@ int RunLoader(const LoaderOptions& options) {
     return absl::IsInvalidArgument(built) ? kExitUsage : kExitSandboxFailed;
   }
 
+  if (options.mount.has_value()) {
+    absl::StatusOr<std::shared_ptr<const syscalls::MountedDirectory>> mounted =
+        syscalls::MountedDirectory::Open(options.mount->directory, options.mount->read_only);
+    if (!mounted.ok()) {
+      LOG(ERROR) << "-m " << options.mount->directory
+                 << ": not a directory that can be opened: " << mounted.status().message();
+      return kExitUsage;
+    }
+    table.set_mounted_directory(*std::move(mounted));
+  } else if (options.allow_files) {
+    LOG(WARNING) << "-a gives no host file access (the whole file system cannot be "
+                    "confined); use -m DIR[:ro] to make DIR the module's root";
+  }
+
   SandboxOptions sandbox;
   sandbox.module_fd = module->get();
+  sandbox.policy.serve_paths = options.mount.has_value();
   sandbox.argv.push_back(options.module_path);
   sandbox.argv.insert(sandbox.argv.end(), options.module_args.begin(), options.module_args.end());
   sandbox.envp = ModuleEnvironment(options);

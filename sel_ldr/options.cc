@@ -26,7 +26,7 @@ constexpr FlagSpec kFlags[] = {
     {'p', "pass-env", false}, {'a', "allow-files", false}, {'v', "verbose", false},
     {'q', "quiet", false},    {'f', "file", true},         {0, "memory-limit", true},
     {0, "help", false},       {0, "version", false},       {0, "max-pending-connections", true},
-    {0, "max-threads", true},
+    {0, "max-threads", true}, {'m', "mount", true},
 };
 
 absl::Status ParseGrant(const std::string& flag, const std::string& value,
@@ -92,9 +92,24 @@ absl::Status Apply(const FlagSpec& spec, const std::string& written, const std::
       options->pass_host_environment = true;
       return absl::OkStatus();
     case 'a':
-      // NaCl's "allow file access". Modules never get the file system; accepted so that
-      // NaCl command lines still parse.
+      // NaCl's "allow file access" to the whole host file system cannot be confined; the
+      // loader notes that and gives only what -m gives.
+      options->allow_files = true;
       return absl::OkStatus();
+    case 'm': {
+      if (options->mount.has_value()) return Usage(absl::StrCat(written, " given twice"));
+      MountOption mount;
+      mount.directory = value;
+      if (absl::EndsWith(value, ":ro") || absl::EndsWith(value, ":rw")) {
+        mount.read_only = absl::EndsWith(value, ":ro");
+        mount.directory.resize(value.size() - 3);
+      }
+      if (mount.directory.empty()) {
+        return Usage(absl::StrCat(written, " ", value, ": expected DIR or DIR:ro"));
+      }
+      options->mount = std::move(mount);
+      return absl::OkStatus();
+    }
     case 'v':
       ++options->verbosity;
       return absl::OkStatus();
@@ -254,8 +269,15 @@ Limits:
 Output:
   -v, --verbose            trace every trapped syscall to stderr (repeat for more detail)
   -q, --quiet              no messages of sel_ldr's own but errors
+Files:
+  -m, --mount DIR[:ro]     make host directory DIR the module's "/" (and working directory):
+                           open, stat, access, readlink, getdents64, mkdir, unlink, rmdir and
+                           rename resolve beneath DIR, never outside it (no "..", symlink,
+                           /proc or mount point leads out); with :ro every change is EROFS.
+                           Without -m, path calls fail (no file system)
+  -a                       NaCl's "allow file access": the whole host file system cannot be
+                           confined, so -a gives nothing beyond -m (a note says so without -m)
 Compatibility:
-  -a                       accepted for NaCl command lines; modules never get files
       --help, --version
 
 Exit status: the module's own; 128+N if it died of signal N; 159 (128+SIGSYS) if it broke

@@ -22,6 +22,12 @@ struct GrantedDescriptor {
   std::string flag;       // As written, for messages ("-h 5:9").
 };
 
+// -m DIR[:ro]: a host directory as the module's root.
+struct MountOption {
+  std::string directory;
+  bool read_only = false;
+};
+
 struct LoaderOptions {
   std::string module_path;
   std::vector<std::string> module_args;  // After the module path.
@@ -29,11 +35,13 @@ struct LoaderOptions {
   absl::optional<int> bootstrap_fd;                              // -X D.
   std::vector<std::pair<std::string, std::string>> environment;  // -E, in order.
   bool pass_host_environment = false;                            // -p.
-  int verbosity = 0;                                             // -v, repeatable.
-  bool quiet = false;                                            // -q.
-  uint64_t address_space_limit = uint64_t{8} << 30;              // --memory-limit.
-  int max_pending_connections = 4096;  // --max-pending-connections, per bound socket.
-  int max_threads = 256;               // --max-threads: the module's threads, main included.
+  absl::optional<MountOption> mount;                             // -m DIR[:ro].
+  bool allow_files = false;  // -a: NaCl's host file access; gives nothing beyond -m.
+  int verbosity = 0;         // -v, repeatable.
+  bool quiet = false;        // -q.
+  uint64_t address_space_limit = uint64_t{8} << 30;  // --memory-limit.
+  int max_pending_connections = 4096;                // --max-pending-connections, per bound socket.
+  int max_threads = 256;  // --max-threads: the module's threads, main included.
   bool help = false;
   bool version = false;
 };

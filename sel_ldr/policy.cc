@@ -206,15 +206,18 @@ void AnswerHostQueries(Rules& rules) {
   }
 }
 
-void AddAnsweredCalls(Rules& rules) {
-  // Probes libc makes: there is nothing to find.
+void AddAnsweredCalls(Rules& rules, const PolicyOptions& options) {
+  // Probes libc makes: there is nothing to find. With a mounted directory the supervisor
+  // serves these (syscalls/linux_paths.h).
   const uint32_t enoent = SCMP_ACT_ERRNO(ENOENT);
   constexpr uint64_t kWriteFlags = O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND;
-  rules.Add(enoent, SCMP_SYS(open), SCMP_A1(SCMP_CMP_MASKED_EQ, kWriteFlags, 0));
-  rules.Add(enoent, SCMP_SYS(openat), SCMP_A2(SCMP_CMP_MASKED_EQ, kWriteFlags, 0));
-  for (int nr : {SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(readlink),
-                 SCMP_SYS(readlinkat), SCMP_SYS(stat), SCMP_SYS(lstat)}) {
-    rules.Add(enoent, nr);
+  if (!options.serve_paths) {
+    rules.Add(enoent, SCMP_SYS(open), SCMP_A1(SCMP_CMP_MASKED_EQ, kWriteFlags, 0));
+    rules.Add(enoent, SCMP_SYS(openat), SCMP_A2(SCMP_CMP_MASKED_EQ, kWriteFlags, 0));
+    for (int nr : {SCMP_SYS(access), SCMP_SYS(faccessat), SCMP_SYS(faccessat2), SCMP_SYS(readlink),
+                   SCMP_SYS(readlinkat), SCMP_SYS(stat), SCMP_SYS(lstat)}) {
+      rules.Add(enoent, nr);
+    }
   }
   rules.Add(SCMP_ACT_ERRNO(ENOTTY), SCMP_SYS(ioctl));
   // glibc falls back to clone, which the rule above limits to threads.
@@ -255,7 +258,8 @@ std::string SyscallName(long number) {
   return absl::StrCat("syscall_", number);
 }
 
-absl::StatusOr<std::vector<sock_filter>> BuildModulePolicy(pid_t module_pid) {
+absl::StatusOr<std::vector<sock_filter>> BuildModulePolicy(pid_t module_pid,
+                                                           const PolicyOptions& options) {
   // Whatever no rule names goes to the supervisor: served there, or a policy violation.
   constexpr uint32_t kDefaultAction = SCMP_ACT_NOTIFY;
   Context ctx(seccomp_init(kDefaultAction));
@@ -270,7 +274,7 @@ absl::StatusOr<std::vector<sock_filter>> BuildModulePolicy(pid_t module_pid) {
   AddAllowedCalls(rules, module_pid);
   // No exec rule: every exec goes to the supervisor, which lets exactly the loader's own
   // through, before the module runs.
-  AddAnsweredCalls(rules);
+  AddAnsweredCalls(rules, options);
   if (!rules.status().ok()) return rules.status();
   return ExportBpf(ctx.get());
 }

@@ -25,9 +25,16 @@
 
 namespace sel_ldr {
 
+struct PolicyOptions {
+  // Send the path calls (open, stat, access, readlink, ...) to the supervisor, which serves
+  // them beneath the mounted directory (sel_ldr -m); otherwise the filter answers them.
+  bool serve_paths = false;
+};
+
 // Returns the classic-BPF program of the policy for the module process `module_pid` (which
 // may signal only itself). The filter allows no exec: every exec goes to the supervisor.
-absl::StatusOr<std::vector<sock_filter>> BuildModulePolicy(pid_t module_pid);
+absl::StatusOr<std::vector<sock_filter>> BuildModulePolicy(pid_t module_pid,
+                                                           const PolicyOptions& options = {});
 
 // True if clone `flags` make a thread of the calling process exactly as glibc's
 // pthread_create does: no new process, no namespace.

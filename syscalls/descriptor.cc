@@ -36,6 +36,8 @@ uint32_t ModeKind(DescriptorType type) {
       return NACL_ABI_S_IFSHM;
     case DescriptorType::kHostIo:
       return NACL_ABI_S_IFREG;
+    case DescriptorType::kDirectory:
+      return NACL_ABI_S_IFDIR;
   }
   return 0;
 }
@@ -56,6 +58,8 @@ const char* DescriptorTypeName(DescriptorType type) {
       return "SharedMemory";
     case DescriptorType::kHostIo:
       return "HostIo";
+    case DescriptorType::kDirectory:
+      return "Directory";
   }
   return "unknown";
 }

@@ -33,6 +33,7 @@ enum class DescriptorType {
   kDataOnlySocket,
   kSharedMemory,
   kHostIo,
+  kDirectory,
 };
 
 // "BoundSocket", "SocketAddress", ...

@@ -11,7 +11,9 @@
 #include <stddef.h>
 
 #include <bitset>
+#include <memory>
 #include <mutex>
+#include <utility>
 #include <vector>
 
 #include "imc/bound_socket.h"
@@ -19,6 +21,8 @@
 #include "syscalls/nacl_abi.h"
 
 namespace syscalls {
+
+class MountedDirectory;
 
 class DescriptorTable {
  public:
@@ -58,6 +62,12 @@ class DescriptorTable {
 
   // What the module's bound sockets are made with (fixed at construction).
   const imc::BoundSocketOptions& bound_socket_options() const { return bound_socket_options_; }
+  // The host directory that is the module's root (sel_ldr -m), or null: path calls then
+  // answer EACCES. Set once by the loader before the module runs.
+  void set_mounted_directory(std::shared_ptr<const MountedDirectory> directory) {
+    mounted_directory_ = std::move(directory);
+  }
+  const MountedDirectory* mounted_directory() const { return mounted_directory_.get(); }
 
  private:
   // Replaces slot `d` (which must be in range); returns what it held. Requires mu_.
@@ -65,6 +75,7 @@ class DescriptorTable {
   int InstallLocked(DescriptorRef descriptor);
 
   const imc::BoundSocketOptions bound_socket_options_;
+  std::shared_ptr<const MountedDirectory> mounted_directory_;
   mutable std::mutex mu_;
   std::vector<DescriptorRef> slots_;  // Grows on demand up to kSize.
   std::bitset<kSize> placed_;

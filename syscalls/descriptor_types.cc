@@ -212,12 +212,17 @@ absl::StatusOr<size_t> HostIoDescriptor::TransferWhenReady(const CallContext& co
   }
 }
 
-absl::StatusOr<nacl_abi_stat> HostIoDescriptor::Stat() const {
+absl::StatusOr<nacl_abi_stat> HostIoDescriptor::Stat() const { return HostFileStat(fd_.get()); }
+
+absl::StatusOr<nacl_abi_stat> HostFileStat(int fd) {
   struct stat host;
-  if (fstat(fd_.get(), &host) != 0) return base::ErrnoStatus(errno, "fstat");
+  if (fstat(fd, &host) != 0) return base::ErrnoStatus(errno, "fstat");
   // The file's kind, size and times, but not where it lives nor whose it is: device, inode,
   // owner and device number would name host objects (as NaCl, which faked the inode).
-  ASSIGN_OR_RETURN(nacl_abi_stat st, Descriptor::Stat());
+  nacl_abi_stat st = {};
+  st.nacl_abi_st_ino = NACL_ABI_FAKE_INODE_NUM;
+  st.nacl_abi_st_uid = static_cast<uint32_t>(-1);
+  st.nacl_abi_st_gid = static_cast<uint32_t>(-1);
   st.nacl_abi_st_mode = host.st_mode;
   st.nacl_abi_st_nlink = static_cast<uint32_t>(host.st_nlink);
   st.nacl_abi_st_size = host.st_size;

@@ -140,6 +140,10 @@ class HostIoDescriptor final : public Descriptor {
   Waiting waiting_;
 };
 
+// The NaCl stat of host fd `fd`: its kind, permissions, size and times, with NaCl's fake
+// inode, device 0 and owner -1 (nothing that names a host object). Errors: fstat's.
+absl::StatusOr<nacl_abi_stat> HostFileStat(int fd);
+
 // Turns a received imc descriptor into a module descriptor (null for the invalid marker).
 absl::StatusOr<DescriptorRef> FromIncoming(imc::IncomingDescriptor incoming);
 

@@ -4,6 +4,7 @@
 
 #include "syscalls/handlers.h"
 #include "syscalls/linux_compat.h"
+#include "syscalls/linux_paths.h"
 
 namespace syscalls {
 
@@ -59,7 +60,27 @@ const SyscallTable& SyscallTable::LinuxDescriptorCalls() {
     t->Set(SYS_dup2, LinuxDup2, "dup2", 2);
     t->Set(SYS_dup3, LinuxDup3, "dup3", 3);
     t->Set(SYS_fstat, LinuxFstat, "fstat", 2);
-    t->Set(SYS_newfstatat, LinuxNewfstatat, "newfstatat", 4);
+    t->Set(SYS_newfstatat, LinuxPathNewfstatat, "newfstatat", 4);
+    // Path calls, beneath the mounted directory (sel_ldr -m); EACCES without one.
+    t->Set(SYS_open, LinuxOpen, "open", 3);
+    t->Set(SYS_openat, LinuxOpenat, "openat", 4);
+    t->Set(SYS_creat, LinuxCreat, "creat", 2);
+    t->Set(SYS_stat, LinuxStat, "stat", 2);
+    t->Set(SYS_lstat, LinuxLstat, "lstat", 2);
+    t->Set(SYS_access, LinuxAccess, "access", 2);
+    t->Set(SYS_faccessat, LinuxFaccessat, "faccessat", 4);
+    t->Set(SYS_faccessat2, LinuxFaccessat2, "faccessat2", 4);
+    t->Set(SYS_readlink, LinuxReadlink, "readlink", 3);
+    t->Set(SYS_readlinkat, LinuxReadlinkat, "readlinkat", 4);
+    t->Set(SYS_getdents64, LinuxGetdents64, "getdents64", 3);
+    t->Set(SYS_mkdir, LinuxMkdir, "mkdir", 2);
+    t->Set(SYS_mkdirat, LinuxMkdirat, "mkdirat", 3);
+    t->Set(SYS_unlink, LinuxUnlink, "unlink", 1);
+    t->Set(SYS_unlinkat, LinuxUnlinkat, "unlinkat", 3);
+    t->Set(SYS_rmdir, LinuxRmdir, "rmdir", 1);
+    t->Set(SYS_rename, LinuxRename, "rename", 2);
+    t->Set(SYS_renameat, LinuxRenameat, "renameat", 4);
+    t->Set(SYS_renameat2, LinuxRenameat2, "renameat2", 5);
     return t;
   }();
   return *table;
