@@ -253,7 +253,7 @@ absl::StatusOr<SandboxedModule> StartSandbox(const SandboxOptions& options) {
   module.pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, child, 0)));
   if (!module.pidfd.valid()) return kill_child(base::ErrnoStatus(errno, "pidfd_open"));
 
-  absl::StatusOr<std::vector<sock_filter>> program = BuildModulePolicy(child);
+  absl::StatusOr<std::vector<sock_filter>> program = BuildModulePolicy(child, options.policy);
   if (!program.ok()) return kill_child(program.status());
   if (program->size() > kMaxProgram) {
     return kill_child(base::ErrnoStatus(E2BIG, "the seccomp program is too long"));

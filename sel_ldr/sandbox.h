@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "base/unique_fd.h"
+#include "sel_ldr/policy.h"
 
 namespace sel_ldr {
 
@@ -22,6 +23,8 @@ struct SandboxOptions {
   std::vector<std::string> envp;
   // RLIMIT_AS of the module, in bytes.
   uint64_t address_space_limit = uint64_t{8} << 30;
+  // How the seccomp policy answers calls that are not offered.
+  PolicyOptions policy;
 };
 
 struct SandboxedModule {

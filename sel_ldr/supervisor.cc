@@ -328,6 +328,12 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
   } else if (const char* linux_name = syscalls::SyscallTable::LinuxDescriptorCalls().Name(nr)) {
     name = linux_name;
     response.value = dispatch(syscalls::SyscallTable::LinuxDescriptorCalls(), nr);
+  } else if (absl::optional<int> error = AnswerOf(notification.data)) {
+    // Not offered: answered, and said once (policy.h).
+    ReportUnserved(notification.data.nr, *error);
+    response.value = -*error;
+    if (options_.trace) Trace(notification, SyscallName(notification.data.nr).c_str(), response);
+    return response;
   } else {
     return Violation(notification);
   }

@@ -4,6 +4,7 @@
 
 #include "syscalls/handlers.h"
 #include "syscalls/linux_compat.h"
+#include "syscalls/linux_process.h"
 
 namespace syscalls {
 
@@ -57,6 +58,8 @@ const SyscallTable& SyscallTable::LinuxDescriptorCalls() {
     t->Set(SYS_dup3, LinuxDup3, "dup3");
     t->Set(SYS_fstat, LinuxFstat, "fstat");
     t->Set(SYS_newfstatat, LinuxNewfstatat, "newfstatat");
+    t->Set(SYS_getcwd, LinuxGetcwd, "getcwd");
+    t->Set(SYS_sysinfo, LinuxSysinfo, "sysinfo");
     return t;
   }();
   return *table;
