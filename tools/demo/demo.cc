@@ -145,12 +145,12 @@ int main() {
   if (!probe_exit.ok()) return Fail("wait for file_probe", probe_exit.status());
   struct stat st;
   const bool created = stat(forbidden.c_str(), &st) == 0;
-  printf("6. file_probe.nexe tried the file system:\n   module said: %s",
+  printf("6. file_probe.nexe tried the file system:\n   module said:\n%s",
          probe->CapturedStdout().c_str());
-  printf("   then it tried to create %s: %s (exit status %d)\n   the file exists on the host: %s\n",
-         forbidden.c_str(), probe_exit->message.c_str(), probe_exit->status,
+  printf("   exit status %d; the file exists on the host: %s\n", probe_exit->status,
          created ? "YES (this is a bug)" : "no");
-  if (created || !probe_exit->policy_violation()) {
+  if (created || probe_exit->status != 0 ||
+      probe->CapturedStdout().find("O_CREAT) = -1 (Permission denied)") == std::string::npos) {
     return Fail("file_probe", absl::InternalError("the module reached the file system"));
   }
 

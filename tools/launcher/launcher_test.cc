@@ -202,7 +202,7 @@ TEST_F(LauncherTest, PolicyViolation) {
   absl::StatusOr<ModuleExit> exit = module->Wait(Soon());
   ASSERT_OK(exit);
   EXPECT_TRUE(exit->policy_violation());
-  EXPECT_THAT(exit->message, HasSubstr("policy violation: openat"));
+  EXPECT_THAT(exit->message, HasSubstr("policy violation: socket"));
   EXPECT_THAT(exit->ToStatus(), StatusIs(absl::StatusCode::kPermissionDenied));
 }
 

@@ -6,13 +6,14 @@
  *              then sleep until killed
  *   print      write "out" to stdout and "err" to stderr, exit 0
  *   exit N     exit with status N
- *   violate    try to create a file (a policy violation)
+ *   violate    try to make a socket (a policy violation)
  */
 #include <fcntl.h>
 #include <nacl/imc_syscalls.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 static int Echo(void) {
@@ -54,7 +55,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(mode, "exit") == 0 && argc > 2) return atoi(argv[2]);
   if (strcmp(mode, "violate") == 0) {
-    open("/tmp/launcher-test-violation", O_WRONLY | O_CREAT, 0600);
+    socket(AF_UNIX, SOCK_STREAM, 0);
     return 0;
   }
   fprintf(stderr, "unknown mode '%s'\n", mode);
