@@ -228,11 +228,12 @@ int RunLoader(const LoaderOptions& options) {
 
   SandboxOptions sandbox;
   sandbox.module_fd = module->get();
-  sandbox.policy.serve_paths = options.mount.has_value();
   sandbox.argv.push_back(options.module_path);
   sandbox.argv.insert(sandbox.argv.end(), options.module_args.begin(), options.module_args.end());
   sandbox.envp = ModuleEnvironment(options);
   sandbox.address_space_limit = options.address_space_limit;
+  // With -q and no trace no one hears of calls that are not offered: the filter answers them.
+  sandbox.policy.answer_unserved_in_filter = options.quiet && options.verbosity == 0;
   absl::StatusOr<SandboxedModule> child = StartSandbox(sandbox);
   if (!child.ok()) {
     LOG(ERROR) << "cannot start the sandbox: " << child.status().message();

@@ -21,12 +21,34 @@ struct FlagSpec {
 };
 
 constexpr FlagSpec kFlags[] = {
-    {'h', "host-fd", true},   {'r', "read-fd", true},      {'w', "write-fd", true},
-    {'i', "imc-fd", true},    {'X', "bootstrap-fd", true}, {'E', "env", true},
-    {'p', "pass-env", false}, {'a', "allow-files", false}, {'v', "verbose", false},
-    {'q', "quiet", false},    {'f', "file", true},         {0, "memory-limit", true},
-    {0, "help", false},       {0, "version", false},       {0, "max-pending-connections", true},
-    {0, "max-threads", true}, {'m', "mount", true},
+    {'h', "host-fd", true},
+    {'r', "read-fd", true},
+    {'w', "write-fd", true},
+    {'i', "imc-fd", true},
+    {'X', "bootstrap-fd", true},
+    {'E', "env", true},
+    {'p', "pass-env", false},
+    {'a', "allow-files", false},
+    {'v', "verbose", false},
+    {'q', "quiet", false},
+    {'f', "file", true},
+    {0, "memory-limit", true},
+    {0, "help", false},
+    {0, "version", false},
+    {0, "max-pending-connections", true},
+    {0, "max-threads", true},
+    {'m', "mount", true},
+    // Native Client's other flags (see LoaderUsage): accepted where meaningless here,
+    // refused with the reason where honouring them silently would mislead.
+    {'B', nullptr, true},
+    {'e', nullptr, false},
+    {'S', nullptr, false},
+    {'l', nullptr, true},
+    {'Q', nullptr, false},
+    {'c', nullptr, false},
+    {'F', nullptr, false},
+    {'g', nullptr, false},
+    {'s', nullptr, false},
 };
 
 absl::Status ParseGrant(const std::string& flag, const std::string& value,
@@ -81,13 +103,41 @@ absl::Status Apply(const FlagSpec& spec, const std::string& written, const std::
       return absl::OkStatus();
     }
     case 'E': {
+      // NaCl passed the string as it was; "NAME" without '=' sets NAME to "" here, which is
+      // what a program that asks for NAME can see (docs: README, sel_ldr --help).
       size_t eq = value.find('=');
-      if (eq == std::string::npos || eq == 0) {
-        return Usage(absl::StrCat(written, " ", value, ": expected NAME=VALUE"));
+      if (eq == 0 || value.empty()) {
+        return Usage(absl::StrCat(written, " ", value, ": expected NAME=VALUE or NAME"));
       }
-      options->environment.emplace_back(value.substr(0, eq), value.substr(eq + 1));
+      if (eq == std::string::npos) {
+        options->environment.emplace_back(value, "");
+      } else {
+        options->environment.emplace_back(value.substr(0, eq), value.substr(eq + 1));
+      }
       return absl::OkStatus();
     }
+    case 'B':
+      return Usage(absl::StrCat(written, " ", value,
+                                ": there is no IRT; a module is a static program with its own "
+                                "libc (tools/nacl-cc links it)"));
+    case 'l':
+      return Usage(absl::StrCat(written, " ", value,
+                                ": sel_ldr logs to stderr; redirect it instead (2>", value, ")"));
+    case 'F':
+      return Usage(absl::StrCat(written,
+                                ": there is no load-only mode; a module is checked (static "
+                                "x86-64 ELF) when it starts, and runs"));
+    case 'g':
+      return Usage(absl::StrCat(written,
+                                ": there is no debug stub; a module is a native program: debug "
+                                "it outside sel_ldr with gdb"));
+    case 'e':
+    case 'S':
+    case 'Q':
+    case 'c':
+    case 's':
+      // Meaningless here (LoaderUsage says why); accepted so that NaCl command lines run.
+      return absl::OkStatus();
     case 'p':
       options->pass_host_environment = true;
       return absl::OkStatus();
@@ -123,7 +173,7 @@ absl::Status Apply(const FlagSpec& spec, const std::string& written, const std::
     default:
       break;
   }
-  absl::string_view name = spec.long_name;
+  absl::string_view name = spec.long_name != nullptr ? spec.long_name : "";
   if (name == "memory-limit") {
     uint64_t bytes = 0;
     uint64_t scale = 1;
@@ -183,7 +233,7 @@ absl::StatusOr<LoaderOptions> ParseLoaderOptions(const std::vector<std::string>&
         has_value = true;
       }
       for (const FlagSpec& f : kFlags) {
-        if (name == f.long_name) spec = &f;
+        if (f.long_name != nullptr && name == f.long_name) spec = &f;
       }
       written = "--" + name;
       if (spec == nullptr) return Usage(absl::StrCat("unknown option ", written));
@@ -257,7 +307,8 @@ Descriptors (d: the module's descriptor number, D: a host fd of sel_ldr):
                            at 4) and send its SocketAddress over host IMC socket D
                            Descriptors 0, 1, 2 are sel_ldr's stdin, stdout and stderr.
 Environment:
-  -E, --env NAME=VALUE     set a variable in the module's environment (repeatable)
+  -E, --env NAME=VALUE     set a variable in the module's environment (repeatable);
+                           -E NAME sets NAME to the empty string (NaCl passed "NAME" as is)
   -p, --pass-env           start from sel_ldr's environment (default: an empty one)
 Limits:
       --memory-limit N     the module's address space, in bytes or with M / G (default 8G)
@@ -277,7 +328,14 @@ Files:
                            Without -m, path calls fail (no file system)
   -a                       NaCl's "allow file access": the whole host file system cannot be
                            confined, so -a gives nothing beyond -m (a note says so without -m)
-Compatibility:
+Compatibility (Native Client's flags):
+  -e, -S                   accepted: a module handles its own signals and exceptions natively
+  -Q                       accepted: there is no platform qualification to skip
+  -c, -s                   accepted: there is no validator to relax (the kernel confines)
+  -B FILE                  refused: there is no IRT; a module links its own libc
+  -l FILE                  refused: sel_ldr logs to stderr; redirect it (2>FILE)
+  -F                       refused: there is no load-only mode
+  -g                       refused: there is no debug stub; debug the module natively
       --help, --version
 
 Exit status: the module's own; 128+N if it died of signal N; 159 (128+SIGSYS) if it broke

@@ -23,7 +23,7 @@ struct SandboxOptions {
   std::vector<std::string> envp;
   // RLIMIT_AS of the module, in bytes.
   uint64_t address_space_limit = uint64_t{8} << 30;
-  // What the seccomp policy sends to the supervisor beyond its default.
+  // How the seccomp policy answers calls that are not offered.
   PolicyOptions policy;
 };
 

@@ -300,6 +300,12 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
   } else if (const char* linux_name = syscalls::SyscallTable::LinuxDescriptorCalls().Name(nr)) {
     name = linux_name;
     response.value = dispatch(syscalls::SyscallTable::LinuxDescriptorCalls(), nr);
+  } else if (absl::optional<int> error = AnswerOf(notification.data)) {
+    // Not offered: answered, and said once (policy.h).
+    ReportUnserved(notification.data.nr, *error);
+    response.value = -*error;
+    if (options_.trace) Trace(notification, SyscallName(notification.data.nr).c_str(), response);
+    return response;
   } else {
     return Violation(notification);
   }
@@ -337,7 +343,11 @@ Supervisor::Response Supervisor::ServeThreads(const seccomp_notif& notification)
     if (threads_ > 1) --threads_;
     response.continue_in_kernel = true;
   } else if (!IsThreadClone(notification.data.args[0])) {
-    return Violation(notification);  // A new process or namespace.
+    // A new process is not offered (ENOSYS); a new namespace is a violation.
+    absl::optional<int> error = AnswerOf(notification.data);
+    if (!error.has_value()) return Violation(notification);
+    ReportUnserved(notification.data.nr, *error);
+    response.value = -*error;
   } else {
     // The kernel writes the new thread's id into the module's own memory (CLONE_PARENT_SETTID,
     // CLONE_CHILD_CLEARTID): nothing decided here depends on what the pointers point to. A

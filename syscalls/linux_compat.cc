@@ -153,11 +153,11 @@ int64_t LinuxFstat(const CallContext& context, const SyscallArgs& args) {
 }
 
 int64_t LinuxNewfstatat(const CallContext& context, const SyscallArgs& args) {
-  // Only fstat in disguise (an empty path with AT_EMPTY_PATH) names a descriptor; there are
-  // no paths in a module.
+  // Only fstat in disguise (an empty path with AT_EMPTY_PATH) names a descriptor; a path is
+  // file access, which the module was not granted: EACCES, as Native Client answered.
   char first = 0;
   if (!context.memory->Read(args.arg[1], &first, 1)) return -EFAULT;
-  if ((IntArg(args.arg[3]) & AT_EMPTY_PATH) == 0 || first != '\0') return -ENOENT;
+  if ((IntArg(args.arg[3]) & AT_EMPTY_PATH) == 0 || first != '\0') return -EACCES;
   SyscallArgs fstat_args = {{args.arg[0], args.arg[2], 0, 0, 0, 0}};
   return LinuxFstat(context, fstat_args);
 }

@@ -5,6 +5,7 @@
 #include "syscalls/handlers.h"
 #include "syscalls/linux_compat.h"
 #include "syscalls/linux_paths.h"
+#include "syscalls/linux_process.h"
 
 namespace syscalls {
 
@@ -81,6 +82,8 @@ const SyscallTable& SyscallTable::LinuxDescriptorCalls() {
     t->Set(SYS_rename, LinuxRename, "rename", 2);
     t->Set(SYS_renameat, LinuxRenameat, "renameat", 4);
     t->Set(SYS_renameat2, LinuxRenameat2, "renameat2", 5);
+    t->Set(SYS_getcwd, LinuxGetcwd, "getcwd", 2);
+    t->Set(SYS_sysinfo, LinuxSysinfo, "sysinfo", 1);
     return t;
   }();
   return *table;

@@ -50,8 +50,7 @@ Usage UsageOf(pid_t pid) {
 }
 
 std::string Describe(const Usage& usage) {
-  return absl::StrCat("threads ", usage.threads, ", rss ", usage.rss_kib, " KiB, fds ",
-                      usage.fds);
+  return absl::StrCat("threads ", usage.threads, ", rss ", usage.rss_kib, " KiB, fds ", usage.fds);
 }
 
 // Test that the module cannot run more threads than --max-threads (its main thread
@@ -125,14 +124,14 @@ TEST(SupervisorLimitsTest, BlockedCallsAreCheapAndWorkersAreReaped) {
   // more on its way out).
   constexpr int kIdleThreads = 7;
   Usage idle = UsageOf(sel_ldr.pid());
-  for (int i = 0; i < 200 && (idle.threads > kIdleThreads || idle.fds > blocked.fds - 2 * kBlocked + 8);
-       ++i) {
+  for (int i = 0;
+       i < 200 && (idle.threads > kIdleThreads || idle.fds > blocked.fds - 2 * kBlocked + 8); ++i) {
     absl::SleepFor(absl::Milliseconds(10));
     idle = UsageOf(sel_ldr.pid());
   }
   EXPECT_LE(idle.threads, kIdleThreads) << Describe(idle);
-  EXPECT_LE(idle.fds, blocked.fds - 2 * kBlocked + 8) << Describe(blocked) << " then "
-                                                       << Describe(idle);
+  EXPECT_LE(idle.fds, blocked.fds - 2 * kBlocked + 8)
+      << Describe(blocked) << " then " << Describe(idle);
   ASSERT_TRUE(sel_ldr.WriteStdin("end\n").ok());
   absl::StatusOr<SelLdrResult> result = sel_ldr.Wait();
   ASSERT_TRUE(result.ok()) << result.status();

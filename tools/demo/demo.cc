@@ -145,7 +145,7 @@ int main() {
   if (!probe_exit.ok()) return Fail("wait for file_probe", probe_exit.status());
   struct stat st;
   const bool created = stat(forbidden.c_str(), &st) == 0;
-  printf("6. file_probe.nexe tried the file system:\n   module said: %s",
+  printf("6. file_probe.nexe tried the file system:\n   module said:\n%s",
          probe->CapturedStdout().c_str());
   printf("   exit status %d; the file exists on the host: %s\n", probe_exit->status,
          created ? "YES (this is a bug)" : "no");

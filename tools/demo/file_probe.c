@@ -1,6 +1,6 @@
 /* file_probe: tries to read a host file, then to create one, and says what happened. The
- * demo runs it to show that a module reaches no file: reads find nothing, and creating a
- * file answers EACCES (sel_ldr gives files only beneath a directory mounted with -m). */
+ * demo runs it to show that a module reaches no file: without a grant both are refused
+ * with EACCES, as Native Client refused them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

@@ -55,7 +55,7 @@ int main(int argc, char **argv) {
   }
   if (strcmp(mode, "exit") == 0 && argc > 2) return atoi(argv[2]);
   if (strcmp(mode, "violate") == 0) {
-    socket(AF_INET, SOCK_STREAM, 0);
+    socket(AF_UNIX, SOCK_STREAM, 0);
     return 0;
   }
   fprintf(stderr, "unknown mode '%s'\n", mode);
