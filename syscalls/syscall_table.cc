@@ -4,6 +4,8 @@
 
 #include "syscalls/handlers.h"
 #include "syscalls/linux_compat.h"
+#include "syscalls/linux_files.h"
+#include "syscalls/linux_poll.h"
 
 namespace syscalls {
 
@@ -57,6 +59,23 @@ const SyscallTable& SyscallTable::LinuxDescriptorCalls() {
     t->Set(SYS_dup3, LinuxDup3, "dup3");
     t->Set(SYS_fstat, LinuxFstat, "fstat");
     t->Set(SYS_newfstatat, LinuxNewfstatat, "newfstatat");
+    // syscalls/linux_files.h: fcntl, file calls on HostIo files, pipes.
+    t->Set(SYS_fcntl, LinuxFcntl, "fcntl");
+    t->Set(SYS_lseek, LinuxLseek, "lseek");
+    t->Set(SYS_pread64, LinuxPread64, "pread64");
+    t->Set(SYS_pwrite64, LinuxPwrite64, "pwrite64");
+    t->Set(SYS_preadv, LinuxPreadv, "preadv");
+    t->Set(SYS_pwritev, LinuxPwritev, "pwritev");
+    t->Set(SYS_fsync, LinuxFsync, "fsync");
+    t->Set(SYS_fdatasync, LinuxFdatasync, "fdatasync");
+    t->Set(SYS_ftruncate, LinuxFtruncate, "ftruncate");
+    t->Set(SYS_pipe, LinuxPipe, "pipe");
+    t->Set(SYS_pipe2, LinuxPipe2, "pipe2");
+    // syscalls/linux_poll.h: readiness over any descriptors.
+    t->Set(SYS_poll, LinuxPoll, "poll");
+    t->Set(SYS_ppoll, LinuxPpoll, "ppoll");
+    t->Set(SYS_select, LinuxSelect, "select");
+    t->Set(SYS_pselect6, LinuxPselect6, "pselect6");
     return t;
   }();
   return *table;
