@@ -256,9 +256,14 @@ TEST_F(HostDescriptorTest, ProbingFindsNoHostDescriptor) {
   ExpectNothingWritten();
 }
 
-// Test that fcntl, which the loader does not serve, kills the module.
-TEST_F(HostDescriptorTest, FcntlOnAHostNumberIsKilled) {
-  ExpectKilled(Run("probe_fcntl"), "probe_fcntl", "fcntl (72)");
+// Test that fcntl, which the loader serves from the module's table, finds no descriptor at
+// the number of an fd sel_ldr inherited: EBADF.
+TEST_F(HostDescriptorTest, FcntlOnAHostNumberIsEbadf) {
+  absl::StatusOr<SelLdrResult> result = Run("probe_fcntl");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_status, 0) << result->Describe();
+  EXPECT_THAT(Lines(result->out),
+              ElementsAre("escape: probe_fcntl", "fcntl: EBADF", "escape: probe_fcntl returned"));
   ExpectNothingWritten();
 }
 
