@@ -190,6 +190,21 @@ absl::Status MessageSocket::AwaitAccept(const WaitOptions& wait) const {
   return absl::OkStatus();
 }
 
+bool MessageSocket::AcknowledgementFirst() const {
+  WireHeader header;
+  iovec iov = {&header, sizeof(header)};
+  msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  ssize_t size = recvmsg(fd_.get(), &msg, MSG_PEEK | MSG_DONTWAIT | MSG_TRUNC);
+  // With fds attached (MSG_CTRUNC) it is no clean acknowledgement: Receive() reports it.
+  if (size < static_cast<ssize_t>(sizeof(header)) || (msg.msg_flags & MSG_CTRUNC) != 0) {
+    return false;
+  }
+  absl::StatusOr<ParsedHeader> parsed = ParseWireHeader(header, static_cast<size_t>(size), 0);
+  return parsed.ok() && parsed->packet_kind == PacketKind::kAcceptAck;
+}
+
 absl::StatusOr<ConnectedSocket> ConnectedSocket::FromHostSocket(base::UniqueFd fd) {
   RETURN_IF_ERROR(CheckImcSocket(fd.get()));
   return ConnectedSocket(std::move(fd), Role::kConnected);

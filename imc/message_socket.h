@@ -65,6 +65,12 @@ class MessageSocket {
   absl::StatusOr<ReceivedMessage> Receive(absl::Span<const iovec> buffers, size_t max_descriptors,
                                           const WaitOptions& wait = {}) const;
 
+  // True if the next queued packet is an acceptance acknowledgement, which Receive() skips:
+  // a socket that poll(2) calls readable may then have nothing for the caller yet. Looks
+  // without consuming (MSG_PEEK with no room for fds, so none is installed), because another
+  // thread may receive meanwhile. False if the queue is empty or holds anything else.
+  bool AcknowledgementFirst() const;
+
   int fd() const { return fd_.get(); }
 
  protected:

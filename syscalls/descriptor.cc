@@ -1,6 +1,8 @@
 #include "syscalls/descriptor.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 
 #include <algorithm>
 
@@ -105,6 +107,60 @@ absl::optional<imc::OutgoingDescriptor> Descriptor::ForTransfer() const { return
 
 absl::optional<std::pair<int, size_t>> Descriptor::SharedMemoryFd() const { return absl::nullopt; }
 
+absl::StatusOr<int64_t> Descriptor::Seek(int64_t, int) {
+  return base::ErrnoStatus(ESPIPE, absl::StrCat("lseek on a ", DescriptorTypeName(type_)));
+}
+
+absl::StatusOr<size_t> Descriptor::ReadAt(absl::Span<uint8_t>, int64_t) {
+  return base::ErrnoStatus(ESPIPE, absl::StrCat("pread on a ", DescriptorTypeName(type_)));
+}
+
+absl::StatusOr<size_t> Descriptor::WriteAt(absl::Span<const uint8_t>, int64_t) {
+  return base::ErrnoStatus(ESPIPE, absl::StrCat("pwrite on a ", DescriptorTypeName(type_)));
+}
+
+absl::Status Descriptor::Sync(bool) {
+  return base::ErrnoStatus(EINVAL, absl::StrCat("fsync on a ", DescriptorTypeName(type_)));
+}
+
+absl::Status Descriptor::Truncate(int64_t) {
+  return base::ErrnoStatus(EINVAL, absl::StrCat("ftruncate on a ", DescriptorTypeName(type_)));
+}
+
+int Descriptor::AccessMode() const { return O_RDWR; }
+
+absl::Status Descriptor::SetStatusFlags(int flags) {
+  status_flags_.store(flags & (O_NONBLOCK | O_APPEND), std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+bool Descriptor::nonblocking() const {
+  return (status_flags_.load(std::memory_order_relaxed) & O_NONBLOCK) != 0;
+}
+
+Descriptor::PollState Descriptor::Poll(short requested) const {
+  PollState state;
+  state.ready = static_cast<short>(requested & (POLLIN | POLLOUT | POLLRDNORM | POLLWRNORM));
+  return state;
+}
+
+void Descriptor::WatchClose(const imc::Cancellation* cancellation) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (closed_) cancellation->Cancel();
+  waiters_.push_back(cancellation);
+}
+
+void Descriptor::UnwatchClose(const imc::Cancellation* cancellation) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = std::find(waiters_.begin(), waiters_.end(), cancellation);
+  if (it != waiters_.end()) waiters_.erase(it);
+}
+
+bool Descriptor::closed() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return closed_;
+}
+
 void Descriptor::RemoveSlot() {
   if (slots_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
   std::lock_guard<std::mutex> lock(mu_);
@@ -115,7 +171,7 @@ void Descriptor::RemoveSlot() {
 Descriptor::BlockingCall::BlockingCall(const Descriptor& descriptor, const CallContext& context,
                                        bool nonblocking)
     : descriptor_(descriptor) {
-  nonblocking = nonblocking || context.nonblocking_attempt;
+  nonblocking = nonblocking || context.nonblocking_attempt || descriptor.nonblocking();
   wait_.nonblocking = nonblocking;
   if (context.nonblocking_attempt) wait_.max_skipped_packets = kSkippedPacketsPerAttempt;
   if (nonblocking || context.cancellation == nullptr) return;

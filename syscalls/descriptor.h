@@ -87,6 +87,54 @@ class Descriptor {
   // The memfd and size of a SharedMemory descriptor, for mmap; nullopt otherwise.
   virtual absl::optional<std::pair<int, size_t>> SharedMemoryFd() const;
 
+  // Linux file calls (syscalls/linux_files.h). Defaults answer what Linux answers for a
+  // socket: ESPIPE for lseek / pread / pwrite, EINVAL for fsync and ftruncate.
+  // lseek: returns the new offset.
+  virtual absl::StatusOr<int64_t> Seek(int64_t offset, int whence);
+  // pread64 / pwrite64 at `offset`, leaving the descriptor's offset alone.
+  virtual absl::StatusOr<size_t> ReadAt(absl::Span<uint8_t> buffer, int64_t offset);
+  virtual absl::StatusOr<size_t> WriteAt(absl::Span<const uint8_t> data, int64_t offset);
+  // fsync, or fdatasync if `data_only`.
+  virtual absl::Status Sync(bool data_only);
+  // ftruncate.
+  virtual absl::Status Truncate(int64_t length);
+
+  // fcntl's file status flags. F_GETFL: the access mode (O_RDONLY, O_WRONLY or O_RDWR; the
+  // default is O_RDWR) with the module's O_NONBLOCK and O_APPEND. These are the module's own,
+  // kept here: the host fd's open file description may be shared with the embedder, so they
+  // are never set on it.
+  virtual int AccessMode() const;
+  int StatusFlags() const { return AccessMode() | status_flags_.load(std::memory_order_relaxed); }
+  // F_SETFL of O_NONBLOCK and O_APPEND (other bits are the caller's to refuse or ignore).
+  // Default: stores them. Returns EPERM where the descriptor cannot honour the change.
+  virtual absl::Status SetStatusFlags(int flags);
+  // True if the module set O_NONBLOCK: a read, write, imc call, accept or connect that would
+  // wait answers EAGAIN instead.
+  bool nonblocking() const;
+
+  // What poll sees: the events of `requested` (POLLIN, POLLOUT, POLLPRI; POLLHUP and POLLERR
+  // always count) ready now, as the module would see them, and what to wait on in the kernel
+  // until they may have changed.
+  struct PollState {
+    short ready = 0;
+    // A host fd and events whose change may change `ready`; -1: none (nothing will change).
+    int wait_fd = -1;
+    short wait_events = 0;
+    // The host fd is ready but the module's view is not (an IMC socket with only
+    // acknowledgements queued): check again after a short while instead of waiting on it.
+    bool recheck = false;
+  };
+  // Default: always readable and writable, as a regular file (shared memory, a SocketAddress).
+  virtual PollState Poll(short requested) const;
+
+  // Closing this descriptor's last slot cancels `cancellation` (at once if it is already
+  // closed), until UnwatchClose. For waits that span several descriptors (poll). A watch
+  // whose descriptor closed must be reset by the caller (see closed()).
+  void WatchClose(const imc::Cancellation* cancellation) const;
+  void UnwatchClose(const imc::Cancellation* cancellation) const;
+  // True once the descriptor's last slot was closed.
+  bool closed() const;
+
   // Table bookkeeping: a descriptor in no slot is closed, and a call blocked on it ends
   // with EBADF. Called by DescriptorTable under its lock.
   void AddSlot() { slots_.fetch_add(1, std::memory_order_relaxed); }
@@ -116,6 +164,7 @@ class Descriptor {
  private:
   const DescriptorType type_;
   std::atomic<int> slots_{0};
+  std::atomic<int> status_flags_{0};  // O_NONBLOCK | O_APPEND set by the module.
   mutable std::mutex mu_;
   bool closed_ = false;                                    // Guarded by mu_.
   mutable std::vector<const imc::Cancellation*> waiters_;  // Guarded by mu_.

@@ -1,11 +1,16 @@
 #include "syscalls/descriptor_table.h"
 
+#include <algorithm>
 #include <utility>
 
 namespace syscalls {
 
 DescriptorRef DescriptorTable::SwapLocked(int d, DescriptorRef descriptor) {
-  if (static_cast<size_t>(d) >= slots_.size()) slots_.resize(static_cast<size_t>(d) + 1);
+  if (static_cast<size_t>(d) >= slots_.size()) {
+    slots_.resize(static_cast<size_t>(d) + 1);
+    slot_flags_.resize(slots_.size());
+  }
+  slot_flags_[static_cast<size_t>(d)] = 0;
   if (descriptor != nullptr) {
     descriptor->AddSlot();
     ++open_;
@@ -19,20 +24,45 @@ DescriptorRef DescriptorTable::SwapLocked(int d, DescriptorRef descriptor) {
   return old;
 }
 
-int DescriptorTable::InstallLocked(DescriptorRef descriptor) {
-  int d = lowest_free_hint_;
+int DescriptorTable::InstallLocked(DescriptorRef descriptor, int min_d) {
+  int d = std::max(lowest_free_hint_, min_d);
   while (static_cast<size_t>(d) < slots_.size() && slots_[static_cast<size_t>(d)] != nullptr) {
     ++d;
   }
   if (d >= kSize) return -NACL_ABI_EMFILE;
   SwapLocked(d, std::move(descriptor));
-  lowest_free_hint_ = d + 1;
+  // Every slot from the hint to d was taken, unless the search began above the hint.
+  if (min_d <= lowest_free_hint_) lowest_free_hint_ = d + 1;
   return d;
 }
 
-int DescriptorTable::Install(DescriptorRef descriptor) {
+int DescriptorTable::Install(DescriptorRef descriptor, int slot_flags) {
   std::lock_guard<std::mutex> lock(mu_);
-  return InstallLocked(std::move(descriptor));
+  int d = InstallLocked(std::move(descriptor));
+  if (d >= 0) slot_flags_[static_cast<size_t>(d)] = slot_flags;
+  return d;
+}
+
+int DescriptorTable::DupAtLeast(int d, int min_d, int slot_flags) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!OpenLocked(d)) return -NACL_ABI_EBADF;
+  if (min_d < 0 || min_d >= kSize) return -NACL_ABI_EINVAL;
+  int new_d = InstallLocked(slots_[static_cast<size_t>(d)], min_d);
+  if (new_d >= 0) slot_flags_[static_cast<size_t>(new_d)] = slot_flags;
+  return new_d;
+}
+
+int DescriptorTable::SlotFlags(int d) const {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!OpenLocked(d)) return -NACL_ABI_EBADF;
+  return slot_flags_[static_cast<size_t>(d)];
+}
+
+int DescriptorTable::SetSlotFlags(int d, int slot_flags) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!OpenLocked(d)) return -NACL_ABI_EBADF;
+  slot_flags_[static_cast<size_t>(d)] = slot_flags;
+  return 0;
 }
 
 int DescriptorTable::InstallAt(int d, DescriptorRef descriptor) {
@@ -73,7 +103,7 @@ int DescriptorTable::Dup(int d) {
   return InstallLocked(slots_[static_cast<size_t>(d)]);
 }
 
-int DescriptorTable::Dup2(int d, int new_d) {
+int DescriptorTable::Dup2(int d, int new_d, int slot_flags) {
   DescriptorRef old;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -84,6 +114,7 @@ int DescriptorTable::Dup2(int d, int new_d) {
     if (new_d < 0 || new_d >= kSize) return -NACL_ABI_EINVAL;
     if (new_d == d) return new_d;
     old = SwapLocked(new_d, slots_[static_cast<size_t>(d)]);
+    slot_flags_[static_cast<size_t>(new_d)] = slot_flags;
   }
   return new_d;
 }
@@ -96,6 +127,7 @@ void DescriptorTable::CloseAll() {
       if (slots_[d] != nullptr) old.push_back(SwapLocked(static_cast<int>(d), nullptr));
     }
     slots_.clear();
+    slot_flags_.clear();
     lowest_free_hint_ = 0;
   }
 }

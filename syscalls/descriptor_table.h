@@ -36,8 +36,13 @@ class DescriptorTable {
   DescriptorTable& operator=(const DescriptorTable&) = delete;
   ~DescriptorTable() { CloseAll(); }
 
-  // Puts `descriptor` in the lowest free slot. Returns the slot or -NACL_ABI_EMFILE.
-  int Install(DescriptorRef descriptor);
+  // Each slot also holds its descriptor flags (fcntl's FD_CLOEXEC): a slot's own, not its
+  // descriptor's, and cleared whenever the slot changes. The module has no exec, so they are
+  // only stored and reported.
+
+  // Puts `descriptor` in the lowest free slot with descriptor flags `slot_flags`. Returns the
+  // slot or -NACL_ABI_EMFILE.
+  int Install(DescriptorRef descriptor, int slot_flags = 0);
   // Puts `descriptor` in slot `d`, closing what was there. Returns d or -NACL_ABI_EINVAL.
   int InstallAt(int d, DescriptorRef descriptor);
   // Returns the descriptor in slot `d`, or null if `d` is not open.
@@ -48,7 +53,14 @@ class DescriptorTable {
   int Dup(int d);
   // Makes `new_d` name the descriptor of `d` (closing what `new_d` named). Returns new_d,
   // -NACL_ABI_EBADF if `d` is not open, -NACL_ABI_EINVAL if `new_d` is out of range.
-  int Dup2(int d, int new_d);
+  int Dup2(int d, int new_d, int slot_flags = 0);
+  // fcntl F_DUPFD: the lowest free slot at or above `min_d` names the descriptor of `d`, with
+  // `slot_flags`. Returns it, -NACL_ABI_EBADF, -NACL_ABI_EINVAL if `min_d` is out of range,
+  // or -NACL_ABI_EMFILE.
+  int DupAtLeast(int d, int min_d, int slot_flags);
+  // fcntl F_GETFD / F_SETFD: slot `d`'s descriptor flags; -NACL_ABI_EBADF if it is not open.
+  int SlotFlags(int d) const;
+  int SetSlotFlags(int d, int slot_flags);
   // Closes every slot.
   void CloseAll();
   // The number of open slots.
@@ -72,13 +84,18 @@ class DescriptorTable {
  private:
   // Replaces slot `d` (which must be in range); returns what it held. Requires mu_.
   DescriptorRef SwapLocked(int d, DescriptorRef descriptor);
-  int InstallLocked(DescriptorRef descriptor);
+  int InstallLocked(DescriptorRef descriptor, int min_d = 0);
+  bool OpenLocked(int d) const {
+    return d >= 0 && static_cast<size_t>(d) < slots_.size() &&
+           slots_[static_cast<size_t>(d)] != nullptr;
+  }
 
   const imc::BoundSocketOptions bound_socket_options_;
   std::shared_ptr<const MountedDirectory> mounted_directory_;
   mutable std::mutex mu_;
   std::vector<DescriptorRef> slots_;  // Grows on demand up to kSize.
   std::bitset<kSize> placed_;
+  std::vector<int> slot_flags_;  // Same size as slots_.
   size_t open_ = 0;
   int lowest_free_hint_ = 0;  // No free slot below it.
 };

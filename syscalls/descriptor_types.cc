@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +15,25 @@
 
 namespace syscalls {
 namespace {
+
+// The readiness of host fd `fd` for `events` now (0 if none, or if poll fails).
+short ReadyNow(int fd, short events) {
+  struct pollfd p = {fd, events, 0};
+  for (;;) {
+    int n = poll(&p, 1, 0);
+    if (n >= 0) return n == 0 ? 0 : p.revents;
+    if (errno != EINTR) return 0;
+  }
+}
+
+// The poll state of a host fd on which the module's view is the kernel's.
+Descriptor::PollState HostPollState(int fd, short requested) {
+  Descriptor::PollState state;
+  state.wait_fd = fd;
+  state.wait_events = requested;
+  state.ready = ReadyNow(fd, requested);
+  return state;
+}
 
 template <typename T>
 absl::StatusOr<DescriptorRef> Wrap(absl::StatusOr<T> socket) {
@@ -37,6 +57,14 @@ absl::StatusOr<DescriptorRef> BoundSocketDescriptor::Accept(const CallContext& c
     if (!accepted.ok()) return call.Finish(accepted.status());
     return Wrap(std::move(accepted));
   }
+}
+
+Descriptor::PollState BoundSocketDescriptor::Poll(short requested) const {
+  return HostPollState(socket_.fd(), static_cast<short>(requested & (POLLIN | POLLRDNORM)));
+}
+
+Descriptor::PollState SocketAddressDescriptor::Poll(short requested) const {
+  return HostPollState(address_.fd(), static_cast<short>(requested & (POLLOUT | POLLWRNORM)));
 }
 
 absl::StatusOr<DescriptorRef> SocketAddressDescriptor::Connect(const CallContext& context) {
@@ -87,6 +115,22 @@ absl::StatusOr<ReceivedImcMessage> MessageSocketDescriptor<Socket, kType>::Recei
   return message;
 }
 
+template <typename Socket, DescriptorType kType>
+Descriptor::PollState MessageSocketDescriptor<Socket, kType>::Poll(short requested) const {
+  constexpr short kReadable = POLLIN | POLLRDNORM;
+  PollState state = HostPollState(socket_.fd(), requested);
+  // A peer's close or an error ends a receive however many acknowledgements precede it.
+  if ((state.ready & kReadable) != 0 && (state.ready & (POLLHUP | POLLERR | POLLRDHUP)) == 0 &&
+      socket_.AcknowledgementFirst()) {
+    // Not readable for the module yet; the host fd stays readable until a receive skips the
+    // acknowledgement, so look again later instead of waiting on it.
+    state.ready &= static_cast<short>(~kReadable);
+    state.wait_events &= static_cast<short>(~kReadable);
+    state.recheck = true;
+  }
+  return state;
+}
+
 template class MessageSocketDescriptor<imc::ConnectedSocket, DescriptorType::kConnectedSocket>;
 template class MessageSocketDescriptor<imc::DataOnlySocket, DescriptorType::kDataOnlySocket>;
 
@@ -122,6 +166,83 @@ HostIoDescriptor::HostIoDescriptor(base::UniqueFd fd, Access access)
   } else {
     waiting_ = Waiting::kStream;
   }
+  const int host_flags = fcntl(fd_.get(), F_GETFL);
+  if (host_flags >= 0 && (host_flags & O_NONBLOCK) != 0 && waiting_ == Waiting::kStream) {
+    waiting_ = Waiting::kNonblocking;
+  }
+  if (host_flags >= 0 && (host_flags & O_APPEND) != 0) {
+    host_append_ = true;
+    (void)Descriptor::SetStatusFlags(O_APPEND);
+  }
+}
+
+int HostIoDescriptor::AccessMode() const {
+  switch (access_) {
+    case Access::kReadWrite:
+      return O_RDWR;
+    case Access::kWriteOnly:
+      return O_WRONLY;
+    default:
+      return O_RDONLY;
+  }
+}
+
+absl::Status HostIoDescriptor::SetStatusFlags(int flags) {
+  if (host_append_ && (flags & O_APPEND) == 0) {
+    return base::ErrnoStatus(EPERM, "the host fd was opened with O_APPEND");
+  }
+  return Descriptor::SetStatusFlags(flags);
+}
+
+Descriptor::PollState HostIoDescriptor::Poll(short requested) const {
+  return HostPollState(fd_.get(), requested);
+}
+
+absl::StatusOr<int64_t> HostIoDescriptor::Seek(int64_t offset, int whence) {
+  off_t result = ::lseek(fd_.get(), offset, whence);
+  if (result < 0) return base::ErrnoStatus(errno, "lseek");
+  return static_cast<int64_t>(result);
+}
+
+absl::StatusOr<size_t> HostIoDescriptor::ReadAt(absl::Span<uint8_t> buffer, int64_t offset) {
+  if (!imc::CanRead(access_)) return base::ErrnoStatus(EBADF, "pread without a read grant");
+  if (waiting_ != Waiting::kNever) return base::ErrnoStatus(ESPIPE, "pread on a stream");
+  if (offset < 0) return base::ErrnoStatus(EINVAL, "pread at a negative offset");
+  for (;;) {
+    ssize_t n = ::pread(fd_.get(), buffer.data(), buffer.size(), offset);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) return base::ErrnoStatus(errno, "pread");
+  }
+}
+
+absl::StatusOr<size_t> HostIoDescriptor::WriteAt(absl::Span<const uint8_t> data, int64_t offset) {
+  if (!imc::CanWrite(access_)) return base::ErrnoStatus(EBADF, "pwrite without a write grant");
+  if (waiting_ != Waiting::kNever) return base::ErrnoStatus(ESPIPE, "pwrite on a stream");
+  if (offset < 0) return base::ErrnoStatus(EINVAL, "pwrite at a negative offset");
+  iovec iov = {const_cast<uint8_t*>(data.data()), data.size()};
+  // Linux appends a pwrite on an O_APPEND descriptor whatever the offset; so do we.
+  const int flags = (StatusFlags() & O_APPEND) != 0 ? RWF_APPEND : 0;
+  for (;;) {
+    ssize_t n = ::pwritev2(fd_.get(), &iov, 1, offset, flags);
+    if (n >= 0) return static_cast<size_t>(n);
+    if (errno != EINTR) return base::ErrnoStatus(errno, "pwrite");
+  }
+}
+
+absl::Status HostIoDescriptor::Sync(bool data_only) {
+  if ((data_only ? ::fdatasync(fd_.get()) : ::fsync(fd_.get())) != 0) {
+    return base::ErrnoStatus(errno, data_only ? "fdatasync" : "fsync");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status HostIoDescriptor::Truncate(int64_t length) {
+  if (length < 0) return base::ErrnoStatus(EINVAL, "ftruncate to a negative length");
+  if (!imc::CanWrite(access_) || waiting_ != Waiting::kNever) {
+    return base::ErrnoStatus(EINVAL, "ftruncate needs a write grant on a file");
+  }
+  if (::ftruncate(fd_.get(), length) != 0) return base::ErrnoStatus(errno, "ftruncate");
+  return absl::OkStatus();
 }
 
 absl::StatusOr<size_t> HostIoDescriptor::Read(const CallContext& context,
@@ -149,9 +270,16 @@ absl::StatusOr<size_t> HostIoDescriptor::Write(const CallContext& context,
   // Likewise a write of nothing: it must not wait for room.
   if (data.empty()) return size_t{0};
   const bool socket = waiting_ == Waiting::kSocket;
+  // The module's O_APPEND on a file the host did not open with it: append per write.
+  const bool append =
+      waiting_ == Waiting::kNever && !host_append_ && (StatusFlags() & O_APPEND) != 0;
   // EPIPE comes back as an error; SIGPIPE is the loader's to ignore (and send() never raises it).
   return TransferWhenReady(
       context, POLLOUT, data.size(), "write", [&](size_t offset, size_t size, int flags) {
+        if (append) {
+          iovec iov = {const_cast<uint8_t*>(data.data() + offset), size};
+          return ::pwritev2(fd_.get(), &iov, 1, -1, RWF_APPEND);
+        }
         return socket ? ::send(fd_.get(), data.data() + offset, size, flags | MSG_NOSIGNAL)
                       : ::write(fd_.get(), data.data() + offset, size);
       });
@@ -161,49 +289,62 @@ absl::StatusOr<size_t> HostIoDescriptor::TransferWhenReady(const CallContext& co
                                                            size_t size, const char* what,
                                                            Transfer transfer) {
   BlockingCall call(*this, context, /*nonblocking=*/false);
-  const imc::WaitOptions& wait = call.wait();
-  // One transfer that may block: for files, which never wait, and for callers that cannot
-  // cancel a call anyway.
-  if (waiting_ == Waiting::kNever || (!wait.nonblocking && wait.cancellation == nullptr)) {
+  imc::WaitOptions wait = call.wait();
+  // The module's O_NONBLOCK: answer EAGAIN rather than wait, but move what is ready.
+  const bool module_nonblocking = nonblocking();
+  wait.nonblocking = context.nonblocking_attempt;
+  // A transfer that returns at once whatever the fd's state: MSG_DONTWAIT on a socket, or
+  // an fd whose own open file description is nonblocking.
+  const bool transfer_never_waits =
+      waiting_ == Waiting::kSocket || waiting_ == Waiting::kNonblocking;
+  const int dontwait = waiting_ == Waiting::kSocket ? MSG_DONTWAIT : 0;
+  auto once = [&](int flags) -> absl::StatusOr<size_t> {
     for (;;) {
-      ssize_t n = transfer(0, size, 0);
+      ssize_t n = transfer(0, size, flags);
       if (n >= 0) return static_cast<size_t>(n);
       if (errno != EINTR) return base::ErrnoStatus(errno, what);
     }
+  };
+  // One transfer that may block: for files, which never wait, and for callers that cannot
+  // cancel a call anyway.
+  if (waiting_ == Waiting::kNever || (waiting_ == Waiting::kStream && !wait.nonblocking &&
+                                      !module_nonblocking && wait.cancellation == nullptr)) {
+    return once(0);
   }
-  if (wait.nonblocking) {
-    // The loader's first try, on the thread that receives every module thread's calls: it
-    // must not block at all. Only a socket can promise that per call.
+  if (wait.nonblocking || (module_nonblocking && transfer_never_waits)) {
+    // The loader's first try, on the thread that receives every module thread's calls, or a
+    // module's nonblocking call: it must not block at all. Only a socket or a nonblocking fd
+    // can promise that per call.
     if (waiting_ == Waiting::kStream) {
       return base::ErrnoStatus(EAGAIN, absl::StrCat(what, " on a pipe or device may block"));
     }
-    for (;;) {
-      ssize_t n = transfer(0, size, MSG_DONTWAIT);
-      if (n >= 0) return static_cast<size_t>(n);
-      if (errno != EINTR) return base::ErrnoStatus(errno, what);
-    }
+    return once(dontwait);
   }
   // Allowed to block, off the receiving thread: wait for readiness where a close or the
   // thread's death can end the wait, then transfer only what readiness promises (a socket
-  // with MSG_DONTWAIT; a pipe has room for at least PIPE_BUF bytes when poll says POLLOUT), so
-  // that the call never sits in a transfer that cancellation cannot reach.
+  // with MSG_DONTWAIT, a nonblocking fd; a pipe has room for at least PIPE_BUF bytes when
+  // poll says POLLOUT), so that the call never sits in a transfer that cancellation cannot
+  // reach. A module's nonblocking call on a blocking pipe or device (kStream) only looks at
+  // readiness now.
   size_t done = 0;
   for (;;) {
-    absl::Status ready = imc::WaitFor(fd_.get(), events, wait);
+    absl::Status ready = absl::OkStatus();
+    if (module_nonblocking) {
+      if ((ReadyNow(fd_.get(), events) & (events | POLLHUP | POLLERR)) == 0) {
+        ready = base::ErrnoStatus(EAGAIN, absl::StrCat(what, " would block"));
+      }
+    } else {
+      ready = imc::WaitFor(fd_.get(), events, wait);
+    }
     if (!ready.ok()) {
       if (done > 0) return done;
       return call.Finish(ready);
     }
     size_t chunk = size - done;
-    int flags = 0;
-    if (waiting_ == Waiting::kSocket) {
-      flags = MSG_DONTWAIT;
-    } else if (events == POLLOUT && chunk > PIPE_BUF) {
-      chunk = PIPE_BUF;
-    }
-    ssize_t n = transfer(done, chunk, flags);
+    if (waiting_ == Waiting::kStream && events == POLLOUT && chunk > PIPE_BUF) chunk = PIPE_BUF;
+    ssize_t n = transfer(done, chunk, dontwait);
     if (n < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
+      if (errno == EINTR || (errno == EAGAIN && !module_nonblocking)) continue;
       if (done > 0) return done;
       return base::ErrnoStatus(errno, what);
     }

@@ -24,6 +24,9 @@ class BoundSocketDescriptor final : public Descriptor {
       : Descriptor(DescriptorType::kBoundSocket), socket_(std::move(socket)) {}
 
   absl::StatusOr<DescriptorRef> Accept(const CallContext& context) override;
+  // Readable when a connection request (or the end of every SocketAddress) is queued; never
+  // writable.
+  PollState Poll(short requested) const override;
 
  private:
   imc::BoundSocket socket_;
@@ -37,6 +40,8 @@ class SocketAddressDescriptor final : public Descriptor {
 
   absl::StatusOr<DescriptorRef> Connect(const CallContext& context) override;
   absl::optional<imc::OutgoingDescriptor> ForTransfer() const override;
+  // Writable when a connection request can be queued without waiting; never readable.
+  PollState Poll(short requested) const override;
 
  private:
   imc::SocketAddress address_;
@@ -57,6 +62,9 @@ class MessageSocketDescriptor : public Descriptor {
                                                     absl::Span<uint8_t> buffer,
                                                     size_t max_descriptors,
                                                     bool nonblocking) override;
+  // Readable when a message, the peer's close or an error is queued: acknowledgements
+  // alone (which imc_recvmsg skips) do not count. Writable when the host socket is.
+  PollState Poll(short requested) const override;
 
  protected:
   const Socket& socket() const { return socket_; }
@@ -107,6 +115,22 @@ class HostIoDescriptor final : public Descriptor {
   absl::StatusOr<nacl_abi_stat> Stat() const override;
   absl::optional<imc::OutgoingDescriptor> ForTransfer() const override;
 
+  // The file calls act on the host fd, as far as the grant allows (pread and pwrite only on
+  // files: ESPIPE elsewhere; pwrite EBADF and ftruncate EINVAL without a write grant, as
+  // Linux for an fd not open for writing).
+  absl::StatusOr<int64_t> Seek(int64_t offset, int whence) override;
+  absl::StatusOr<size_t> ReadAt(absl::Span<uint8_t> buffer, int64_t offset) override;
+  absl::StatusOr<size_t> WriteAt(absl::Span<const uint8_t> data, int64_t offset) override;
+  absl::Status Sync(bool data_only) override;
+  absl::Status Truncate(int64_t length) override;
+  // O_RDONLY, O_WRONLY or O_RDWR from the grant.
+  int AccessMode() const override;
+  // O_APPEND is honoured on files (each write appends, with RWF_APPEND, without setting
+  // O_APPEND on the shared host fd); a host fd opened with O_APPEND keeps it (EPERM).
+  absl::Status SetStatusFlags(int flags) override;
+  // The host fd's own readiness.
+  PollState Poll(short requested) const override;
+
   int fd() const { return fd_.get(); }
   Access access() const { return access_; }
 
@@ -123,6 +147,10 @@ class HostIoDescriptor final : public Descriptor {
     // is stale once another holder of the fd reads or writes), so a nonblocking attempt only
     // says EAGAIN, and the blocking path moves at most PIPE_BUF bytes per readiness.
     kStream,
+    // A pipe or device whose open file description is itself nonblocking (the loader's own
+    // pipe() ends, or a grant the host made nonblocking): a transfer never waits; the
+    // blocking path waits for readiness and tries again on EAGAIN.
+    kNonblocking,
   };
 
   // Moves at most `size` bytes between the fd and the buffer at `offset` bytes into the
@@ -138,6 +166,8 @@ class HostIoDescriptor final : public Descriptor {
   base::UniqueFd fd_;
   Access access_;
   Waiting waiting_;
+  // The host fd itself was opened with O_APPEND: every write appends whatever the module sets.
+  bool host_append_ = false;
 };
 
 // The NaCl stat of host fd `fd`: its kind, permissions, size and times, with NaCl's fake

@@ -1,5 +1,6 @@
 #include "syscalls/handlers.h"
 
+#include <errno.h>
 #include <string.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
+#include "base/errno_status.h"
 #include "imc/bound_socket.h"
 #include "imc/message_socket.h"
 #include "imc/shared_memory.h"
@@ -25,6 +27,16 @@ namespace {
 int IntArg(uint64_t value) { return static_cast<int>(static_cast<uint32_t>(value)); }
 
 int64_t Errno(const absl::Status& status) { return -NaClErrnoOf(status); }
+
+// read and write: a HostIo descriptor answers its host fd's errno as it is (a pipe without
+// readers is EPIPE, as NaCl's host descriptors answered), not the IMC mapping of
+// NaClErrnoOf (where EPIPE is a closed IMC peer, EIO).
+int64_t IoErrno(const Descriptor& descriptor, const absl::Status& status) {
+  if (descriptor.type() == DescriptorType::kHostIo && base::ErrnoOf(status) == EPIPE) {
+    return -NACL_ABI_EPIPE;
+  }
+  return Errno(status);
+}
 
 // Installs `descriptor`; returns the new slot or a negated errno.
 int64_t InstallResult(const CallContext& context, absl::StatusOr<DescriptorRef> descriptor) {
@@ -114,7 +126,7 @@ int64_t ReadIntoRanges(const CallContext& context, int d, absl::Span<const Untru
   IoBuffer buffer(total);
   if (!buffer.ok()) return -NACL_ABI_ENOMEM;
   absl::StatusOr<size_t> got = descriptor->Read(context, buffer.span());
-  if (!got.ok()) return Errno(got.status());
+  if (!got.ok()) return IoErrno(*descriptor, got.status());
   if (!context.memory->Scatter(ranges, buffer.data(), *got)) return -NACL_ABI_EFAULT;
   return static_cast<int64_t>(*got);
 }
@@ -127,7 +139,7 @@ int64_t WriteFromRanges(const CallContext& context, int d, absl::Span<const Untr
   if (!data.ok()) return -NACL_ABI_ENOMEM;
   if (!context.memory->Gather(ranges, data.data())) return -NACL_ABI_EFAULT;
   absl::StatusOr<size_t> written = descriptor->Write(context, data.span());
-  if (!written.ok()) return Errno(written.status());
+  if (!written.ok()) return IoErrno(*descriptor, written.status());
   return static_cast<int64_t>(*written);
 }
 

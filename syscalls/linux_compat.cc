@@ -19,8 +19,10 @@ namespace {
 
 int IntArg(uint64_t value) { return static_cast<int>(static_cast<uint32_t>(value)); }
 
-// Copies in a Linux iovec array; returns 0 or a negated errno. `total` is capped at
-// kMaxIoChunk: a longer transfer is short, as Linux allows.
+int64_t Errno(const absl::Status& status) { return -NaClErrnoOf(status); }
+
+}  // namespace
+
 int64_t CopyInIovecs(const CallContext& context, uint64_t address, uint64_t count,
                      std::vector<UntrustedRange>* ranges, size_t* total) {
   if (count > kLinuxIovMax) return -EINVAL;
@@ -43,7 +45,7 @@ int64_t CopyInIovecs(const CallContext& context, uint64_t address, uint64_t coun
   return 0;
 }
 
-int64_t Errno(const absl::Status& status) { return -NaClErrnoOf(status); }
+namespace {
 
 // Linux mmap flags a shared-memory mapping may add to NaCl's.
 constexpr int kHarmlessMmapFlags = MAP_POPULATE | MAP_NORESERVE | MAP_FIXED_NOREPLACE;
@@ -108,7 +110,11 @@ int64_t LinuxDup3(const CallContext& context, const SyscallArgs& args) {
   // The module has no exec, so O_CLOEXEC changes nothing.
   if ((IntArg(args.arg[2]) & ~O_CLOEXEC) != 0) return -EINVAL;
   if (IntArg(args.arg[0]) == IntArg(args.arg[1])) return -EINVAL;
-  return LinuxDup2(context, args);
+  // The slot keeps FD_CLOEXEC for fcntl(F_GETFD) to report.
+  const int slot_flags = (IntArg(args.arg[2]) & O_CLOEXEC) != 0 ? FD_CLOEXEC : 0;
+  int64_t result = context.table->Dup2(IntArg(args.arg[0]), IntArg(args.arg[1]), slot_flags);
+  if (result >= 0) ReleasePlaced(context, static_cast<int>(result));
+  return result == -NACL_ABI_EINVAL ? -EBADF : result;  // Linux: EBADF beyond the limit.
 }
 
 struct stat ToLinuxStat(const nacl_abi_stat& st) {

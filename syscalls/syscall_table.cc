@@ -4,7 +4,9 @@
 
 #include "syscalls/handlers.h"
 #include "syscalls/linux_compat.h"
+#include "syscalls/linux_files.h"
 #include "syscalls/linux_paths.h"
+#include "syscalls/linux_poll.h"
 #include "syscalls/linux_process.h"
 
 namespace syscalls {
@@ -84,6 +86,23 @@ const SyscallTable& SyscallTable::LinuxDescriptorCalls() {
     t->Set(SYS_renameat2, LinuxRenameat2, "renameat2", 5);
     t->Set(SYS_getcwd, LinuxGetcwd, "getcwd", 2);
     t->Set(SYS_sysinfo, LinuxSysinfo, "sysinfo", 1);
+    // syscalls/linux_files.h: fcntl, file calls on HostIo files, pipes.
+    t->Set(SYS_fcntl, LinuxFcntl, "fcntl", 3);
+    t->Set(SYS_lseek, LinuxLseek, "lseek", 3);
+    t->Set(SYS_pread64, LinuxPread64, "pread64", 4);
+    t->Set(SYS_pwrite64, LinuxPwrite64, "pwrite64", 4);
+    t->Set(SYS_preadv, LinuxPreadv, "preadv", 4);
+    t->Set(SYS_pwritev, LinuxPwritev, "pwritev", 4);
+    t->Set(SYS_fsync, LinuxFsync, "fsync", 1);
+    t->Set(SYS_fdatasync, LinuxFdatasync, "fdatasync", 1);
+    t->Set(SYS_ftruncate, LinuxFtruncate, "ftruncate", 2);
+    t->Set(SYS_pipe, LinuxPipe, "pipe", 1);
+    t->Set(SYS_pipe2, LinuxPipe2, "pipe2", 2);
+    // syscalls/linux_poll.h: readiness over any descriptors.
+    t->Set(SYS_poll, LinuxPoll, "poll", 3);
+    t->Set(SYS_ppoll, LinuxPpoll, "ppoll", 5);
+    t->Set(SYS_select, LinuxSelect, "select", 5);
+    t->Set(SYS_pselect6, LinuxPselect6, "pselect6", 6);
     return t;
   }();
   return *table;
