@@ -47,7 +47,7 @@ struct SelLdrCommand {
   std::string module;
   // The module's arguments.
   std::vector<std::string> args;
-  // Host fds sel_ldr inherits: {its fd number (3..255), this process's fd}. sel_ldr inherits
+  // Host fds sel_ldr inherits: {its fd number (3 or more), this process's fd}. sel_ldr inherits
   // nothing else but stdio.
   std::vector<std::pair<int, int>> fds;
   // Give sel_ldr a pipe as stdin (see SelLdrProcess::WriteStdin); otherwise /dev/null.

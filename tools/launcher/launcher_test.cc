@@ -55,6 +55,25 @@ class LauncherTest : public ::testing::Test {
   int fds_before_ = 0;
 };
 
+// Test that a launch works with fds 1000..1010 open in the embedder (the child's fd layout
+// assumes nothing about which numbers are free), and that the module's output still arrives.
+TEST_F(LauncherTest, LaunchWithHighFdsOpen) {
+  std::vector<base::UniqueFd> high;
+  {
+    base::UniqueFd null(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    for (int fd = 1000; fd <= 1010; ++fd) high.emplace_back(dup3(null.get(), fd, O_CLOEXEC));
+  }
+  absl::StatusOr<Module> module = Module::Launch(Options({"echo"}));
+  ASSERT_OK(module);
+  {
+    absl::StatusOr<imc::ConnectedSocket> connection = module->Connect(Soon());
+    ASSERT_OK(connection);
+  }
+  absl::StatusOr<ModuleExit> exit = module->Wait(Soon());
+  ASSERT_OK(exit);
+  EXPECT_EQ(exit->status, 0);
+}
+
 // Test that a module is launched, accepts a confirmed connection, echoes a message, and
 // exits 0 when the connection closes.
 TEST_F(LauncherTest, LaunchConnectEchoWait) {
