@@ -18,6 +18,7 @@
 #include "base/errno_status.h"
 #include "base/spawn.h"
 #include "imc/message_socket.h"
+#include "tools/runfiles/runfiles.h"
 
 namespace tests {
 namespace {
@@ -29,13 +30,7 @@ std::string EnvOrEmpty(const char* name) {
 
 }  // namespace
 
-std::string RunfilePath(absl::string_view path) {
-  std::string srcdir = EnvOrEmpty("TEST_SRCDIR");
-  if (srcdir.empty()) return "";
-  std::string workspace = EnvOrEmpty("TEST_WORKSPACE");
-  if (workspace.empty()) workspace = "sel_ldr_imc";
-  return absl::StrCat(srcdir, "/", workspace, "/", path);
-}
+std::string RunfilePath(absl::string_view path) { return runfiles::Runfile(path).value_or(""); }
 
 std::string SelLdrPath() { return RunfilePath("sel_ldr/sel_ldr"); }
 

@@ -26,8 +26,8 @@ namespace tests {
 // with sanitizers, and CI machines are small.
 inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(30);
 
-// The path of `path` (relative to the workspace root) in this test's runfiles. Empty outside
-// `bazel test` (no TEST_SRCDIR).
+// The path of `path` (relative to the workspace root) in this test's runfiles. Empty if it
+// is not among them.
 std::string RunfilePath(absl::string_view path);
 
 // sel_ldr in the runfiles.

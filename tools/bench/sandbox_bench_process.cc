@@ -24,8 +24,6 @@
 namespace sandbox_bench {
 namespace {
 
-// The workspace name: the runfiles directory that holds its files.
-constexpr char kWorkspace[] = "sel_ldr_imc";
 
 absl::Status Errno(const char* what) { return base::ErrnoStatus(errno, what); }
 
@@ -36,31 +34,6 @@ std::string DescribeExit(int status) {
 }
 
 }  // namespace
-
-absl::StatusOr<std::string> Runfile(absl::string_view path) {
-  std::vector<std::string> roots;
-  for (const char* variable : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
-    const char* dir = getenv(variable);
-    if (dir != nullptr && dir[0] != '\0') roots.push_back(dir);
-  }
-  char exe[PATH_MAX];
-  ssize_t length = readlink("/proc/self/exe", exe, sizeof(exe));
-  if (length > 0 && static_cast<size_t>(length) < sizeof(exe)) {
-    roots.push_back(absl::StrCat(absl::string_view(exe, static_cast<size_t>(length)), ".runfiles"));
-  }
-  for (const std::string& root : roots) {
-    std::string candidate = absl::StrCat(root, "/", kWorkspace, "/", path);
-    if (access(candidate.c_str(), R_OK) == 0) return candidate;
-  }
-  char cwd[PATH_MAX];
-  const std::string relative(path);
-  if (access(relative.c_str(), R_OK) == 0 && getcwd(cwd, sizeof(cwd)) != nullptr) {
-    return absl::StrCat(cwd, "/", relative);
-  }
-  return absl::NotFoundError(absl::StrCat(path, " is not in the runfiles (looked under ",
-                                          absl::StrJoin(roots, ", "),
-                                          " and the working directory)"));
-}
 
 absl::StatusOr<std::pair<base::UniqueFd, base::UniqueFd>> Pipe() {
   int fds[2];

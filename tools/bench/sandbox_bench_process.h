@@ -20,13 +20,13 @@
 #include "absl/time/time.h"
 #include "base/spawn.h"
 #include "base/unique_fd.h"
+#include "tools/runfiles/runfiles.h"
 
 namespace sandbox_bench {
 
 // Returns the absolute path of workspace file `path` (e.g. "sel_ldr/sel_ldr") in this
-// binary's runfiles: under $RUNFILES_DIR or $TEST_SRCDIR, next to the binary, or in the
-// working directory (where `bazel run` starts a binary). NotFound if it is in none.
-absl::StatusOr<std::string> Runfile(absl::string_view path);
+// binary's runfiles. NotFound if it is not among them.
+using ::runfiles::Runfile;
 
 // Returns both ends of a new pipe (read end first), close-on-exec.
 absl::StatusOr<std::pair<base::UniqueFd, base::UniqueFd>> Pipe();

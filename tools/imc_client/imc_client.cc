@@ -50,7 +50,7 @@ Options:
   --help
 
 Examples:
-  echo hello | imc_client --module bazel-bin/tests/modules/echo_server.nexe
+  echo hello | imc_client --module bazel-bin/tools/modules/echo_server.nexe
   imc_client --module echo_server.nexe            (interactive: type lines, /quit)
   printf '/fd /etc/hostname\n' | imc_client --module echo_server.nexe
 

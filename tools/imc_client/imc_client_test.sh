@@ -54,7 +54,7 @@ check "--fd on a non-socket exits 1" 1 $?
 
 # Interactive use, on a terminal (script(1) gives the client a pty): a prompt before each
 # line, and /quit ends the session; the echo server then ends too, since nobody can reach it.
-echo_server="$root/tests/modules/echo_server.nexe"
+echo_server="$root/tools/modules/echo_server.nexe"
 out=$( (sleep 0.5; echo "typed line"; sleep 0.5; echo "/quit") |
   script -q -e -c "$client --module $echo_server" /dev/null 2>&1 | tr -d '\r')
 check "interactive exit status" 0 $?

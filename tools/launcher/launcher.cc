@@ -23,6 +23,7 @@
 #include "base/spawn.h"
 #include "base/status_macros.h"
 #include "imc/cancellation.h"
+#include "tools/runfiles/runfiles.h"
 
 namespace launcher {
 namespace {
@@ -179,16 +180,12 @@ absl::StatusOr<std::string> FindSelLdr() {
   if (const char* env = getenv("SEL_LDR"); env != nullptr && *env != '\0') {
     if (consider(env)) return std::string(env);
   }
+  if (absl::StatusOr<std::string> path = runfiles::Runfile("sel_ldr/sel_ldr"); path.ok()) {
+    if (consider(*path)) return *path;
+  } else {
+    tried.push_back("runfiles");
+  }
   const std::string self = SelfExecutable();
-  std::vector<std::string> runfiles;
-  for (const char* var : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
-    if (const char* dir = getenv(var); dir != nullptr && *dir != '\0') runfiles.push_back(dir);
-  }
-  if (!self.empty()) runfiles.push_back(self + ".runfiles");
-  for (const std::string& dir : runfiles) {
-    std::string path = dir + "/sel_ldr_imc/sel_ldr/sel_ldr";
-    if (consider(path)) return path;
-  }
   // bazel-bin/<package>/<tool>: look for bazel-bin/sel_ldr/sel_ldr above it.
   std::string dir = self.substr(0, self.rfind('/'));
   for (int up = 0; up < 4 && !dir.empty(); ++up) {

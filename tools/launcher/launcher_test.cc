@@ -16,6 +16,7 @@
 #include "base/unique_fd.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tools/runfiles/runfiles.h"
 
 namespace launcher {
 namespace {
@@ -25,7 +26,9 @@ using ::base::StatusIs;
 using ::testing::HasSubstr;
 
 std::string Runfile(const std::string& path) {
-  return std::string(getenv("TEST_SRCDIR")) + "/sel_ldr_imc/" + path;
+  absl::StatusOr<std::string> found = runfiles::Runfile(path);
+  EXPECT_OK(found);
+  return found.value_or("");
 }
 
 LaunchOptions Options(std::vector<std::string> args) {
