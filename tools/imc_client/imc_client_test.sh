@@ -63,6 +63,14 @@ check "interactive exit status" 0 $?
 [[ "$out" == *"echo_server: served 1 connections"* ]] || {
   echo "FAIL: the echo server did not end: $out"; failures=$((failures + 1)); }
 
+# One style of long options: --name=VALUE as well as --name VALUE; a missing value is usage.
+out=$(printf 'eq\n' | "$client" --module="$module" --timeout=5 -- echo 2>&1)
+check "--name=VALUE" "< eq" "$out"
+"$client" --module "$module" --timeout >/dev/null 2>&1
+check "missing value exits 2" 2 $?
+"$client" --module "$module" stray </dev/null >/dev/null 2>&1
+check "an argument before -- exits 2" 2 $?
+
 "$client" --help | grep -q "Usage: imc_client"
 check "--help" 0 $?
 
