@@ -15,7 +15,6 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "base/errno_status.h"
 #include "base/spawn.h"
@@ -23,7 +22,6 @@
 
 namespace sandbox_bench {
 namespace {
-
 
 absl::Status Errno(const char* what) { return base::ErrnoStatus(errno, what); }
 
