@@ -1,6 +1,5 @@
 #include "base/logging.h"
 
-#include <string.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -44,41 +43,13 @@ void SetVerbosity(int level) { g_verbosity.store(level); }
 int Verbosity() { return g_verbosity.load(std::memory_order_relaxed); }
 void SetQuiet(bool quiet) { g_quiet.store(quiet); }
 
-LogMessage::LogMessage(LogSeverity severity, const char* /*file*/, int /*line*/)
-    : severity_(severity) {}
+LogMessage::LogMessage(LogSeverity severity) : severity_(severity) {}
 
 LogMessage::~LogMessage() {
   if (g_quiet.load() && severity_ != LogSeverity::kError) return;
   std::string line =
       std::string(g_prefix.load()) + ": " + SeverityName(severity_) + stream_.str() + "\n";
   WriteAll(line.data(), line.size());
-}
-
-void RawLog(const char* message) {
-  const char* prefix = g_prefix.load();
-  WriteAll(prefix, strlen(prefix));
-  WriteAll(": ", 2);
-  WriteAll(message, strlen(message));
-  WriteAll("\n", 1);
-}
-
-void RawLogErrno(const char* what, int error_number) {
-  char digits[16];
-  size_t n = sizeof(digits);
-  unsigned value = error_number < 0 ? 0u - static_cast<unsigned>(error_number)
-                                    : static_cast<unsigned>(error_number);
-  do {
-    digits[--n] = static_cast<char>('0' + value % 10);
-    value /= 10;
-  } while (value != 0 && n > 1);
-  if (error_number < 0) digits[--n] = '-';
-  const char* prefix = g_prefix.load();
-  WriteAll(prefix, strlen(prefix));
-  WriteAll(": ", 2);
-  WriteAll(what, strlen(what));
-  WriteAll(": errno ", 8);
-  WriteAll(digits + n, sizeof(digits) - n);
-  WriteAll("\n", 1);
 }
 
 }  // namespace base

@@ -1,5 +1,4 @@
-// A small logging facility: severities, a process-wide verbosity for VLOG, and a raw
-// variant that is async-signal-safe (for the code between fork and execve).
+// A small logging facility: severities and a process-wide verbosity for VLOG.
 #ifndef BASE_LOGGING_H_
 #define BASE_LOGGING_H_
 
@@ -29,7 +28,7 @@ void SetQuiet(bool quiet);
 // One log line, written to stderr in a single write(2) when destroyed.
 class LogMessage {
  public:
-  LogMessage(LogSeverity severity, const char* file, int line);
+  explicit LogMessage(LogSeverity severity);
   LogMessage(const LogMessage&) = delete;
   LogMessage& operator=(const LogMessage&) = delete;
   ~LogMessage();
@@ -41,15 +40,9 @@ class LogMessage {
   std::ostringstream stream_;
 };
 
-// Async-signal-safe: writes "<prefix>: <message>\n" with write(2), no allocation, no locks.
-void RawLog(const char* message);
-// Async-signal-safe: writes "<prefix>: <what>: errno <error_number>\n".
-void RawLogErrno(const char* what, int error_number);
-
 }  // namespace base
 
-#define LOG(severity) \
-  ::base::LogMessage(::base::log_severity::severity, __FILE__, __LINE__).stream()
+#define LOG(severity) ::base::LogMessage(::base::log_severity::severity).stream()
 
 #define VLOG(level)                    \
   if (::base::Verbosity() < (level)) { \

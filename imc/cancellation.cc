@@ -27,11 +27,6 @@ void Cancellation::Cancel() const {
   signalled_.store(true);
 }
 
-bool Cancellation::IsCancelled() const {
-  struct pollfd pfd = {fd_.get(), POLLIN, 0};
-  return poll(&pfd, 1, 0) == 1;
-}
-
 void Cancellation::Reset() const {
   if (!signalled_.exchange(false)) return;
   uint64_t value;

@@ -32,8 +32,6 @@ class Cancellation {
 
   // Wakes every wait using this signal, now and until Reset(). Async-signal-safe.
   void Cancel() const;
-  // Returns true once Cancel() was called (and Reset() was not called since).
-  bool IsCancelled() const;
   // Makes the signal uncancelled again. Free (no syscall) if it was not cancelled.
   void Reset() const;
 

@@ -62,7 +62,7 @@ class EchoServerTest : public ::testing::Test {
     ASSERT_TRUE(pair.ok()) << pair.status();
     absl::StatusOr<std::unique_ptr<SelLdrProcess>> process =
         SelLdrProcess::Start({{"-X", std::to_string(kBootstrapFd)},
-                              ModulePath("echo_server"),
+                              RunfilePath("tools/modules/echo_server.nexe"),
                               {},
                               {{kBootstrapFd, pair->second.get()}}});
     ASSERT_TRUE(process.ok()) << process.status();

@@ -163,7 +163,7 @@ TEST_F(GrantAccessTest, WriteOnlyStaysWriteOnlyThroughAnotherSelLdr) {
   ASSERT_TRUE(echo_bootstrap.ok() && hops_bootstrap.ok());
   absl::StatusOr<std::unique_ptr<SelLdrProcess>> echo =
       SelLdrProcess::Start({{"-X", std::to_string(kBootstrapFd)},
-                            ModulePath("echo_server"),
+                            RunfilePath("tools/modules/echo_server.nexe"),
                             {},
                             {{kBootstrapFd, echo_bootstrap->second.get()}}});
   ASSERT_TRUE(echo.ok()) << echo.status();

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -17,38 +16,21 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "base/errno_status.h"
+#include "base/spawn.h"
 #include "imc/message_socket.h"
-
-extern char** environ;
+#include "tools/runfiles/runfiles.h"
 
 namespace tests {
 namespace {
-
-// Inherited fds are first copied at or above this number in the child, so that moving them
-// to their final numbers cannot overwrite one another.
-constexpr int kFirstScratchFd = 256;
 
 std::string EnvOrEmpty(const char* name) {
   const char* value = getenv(name);
   return value != nullptr ? value : "";
 }
 
-// Writes `message` to stderr and exits: for the forked child, async-signal-safe.
-[[noreturn]] void ChildFail(const char* message) {
-  ssize_t ignored = write(STDERR_FILENO, message, strlen(message));
-  (void)ignored;
-  _exit(127);
-}
-
 }  // namespace
 
-std::string RunfilePath(absl::string_view path) {
-  std::string srcdir = EnvOrEmpty("TEST_SRCDIR");
-  if (srcdir.empty()) return "";
-  std::string workspace = EnvOrEmpty("TEST_WORKSPACE");
-  if (workspace.empty()) workspace = "sel_ldr_imc";
-  return absl::StrCat(srcdir, "/", workspace, "/", path);
-}
+std::string RunfilePath(absl::string_view path) { return runfiles::Runfile(path).value_or(""); }
 
 std::string SelLdrPath() { return RunfilePath("sel_ldr/sel_ldr"); }
 
@@ -70,7 +52,7 @@ absl::StatusOr<std::unique_ptr<SelLdrProcess>> SelLdrProcess::Start(const SelLdr
   // A write to the stdin of a sel_ldr that is gone must fail, not kill the test.
   signal(SIGPIPE, SIG_IGN);
   for (const auto& [target, source] : command.fds) {
-    if (target < 3 || target >= kFirstScratchFd || source < 0) {
+    if (target < 3 || source < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("inherited fd ", target, " <- ", source, ": out of range"));
     }
@@ -94,56 +76,31 @@ absl::StatusOr<std::unique_ptr<SelLdrProcess>> SelLdrProcess::Start(const SelLdr
   base::UniqueFd stderr_read(err[0]);
   base::UniqueFd stderr_write(err[1]);
 
-  // Everything the child needs is built before fork: it may not allocate.
   std::vector<std::string> argv_strings = {SelLdrPath()};
   argv_strings.insert(argv_strings.end(), command.flags.begin(), command.flags.end());
   if (!command.module.empty()) argv_strings.push_back(command.module);
   argv_strings.insert(argv_strings.end(), command.args.begin(), command.args.end());
-  std::vector<char*> argv;
-  for (std::string& s : argv_strings) argv.push_back(s.data());
-  argv.push_back(nullptr);
-  std::vector<int> scratch(command.fds.size(), -1);
-
-  pid_t pid = fork();
-  if (pid < 0) return base::ErrnoStatus(errno, "fork");
-  if (pid == 0) {
-    // Its own process group: a module that signals its group reaches no test process.
-    setpgid(0, 0);
-    signal(SIGPIPE, SIG_DFL);
-    for (size_t i = 0; i < command.fds.size(); ++i) {
-      scratch[i] = fcntl(command.fds[i].second, F_DUPFD_CLOEXEC, kFirstScratchFd);
-      if (scratch[i] < 0) ChildFail("sel_ldr_runner: an inherited fd is not open\n");
-    }
-    if (dup2(stdin_read.get(), STDIN_FILENO) < 0 || dup2(stdout_write.get(), STDOUT_FILENO) < 0 ||
-        dup2(stderr_write.get(), STDERR_FILENO) < 0) {
-      ChildFail("sel_ldr_runner: dup2 of stdio failed\n");
-    }
-    // Nothing of this process reaches sel_ldr but what the command names.
-    if (syscall(SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC) != 0) {
-      ChildFail("sel_ldr_runner: close_range failed\n");
-    }
-    for (size_t i = 0; i < command.fds.size(); ++i) {
-      if (dup2(scratch[i], command.fds[i].first) < 0) {
-        ChildFail("sel_ldr_runner: dup2 of an inherited fd failed\n");
-      }
-    }
-    if (command.descriptor_limit.has_value()) {
-      const struct rlimit limit = {command.descriptor_limit->first,
-                                   command.descriptor_limit->second};
-      if (setrlimit(RLIMIT_NOFILE, &limit) != 0) {
-        ChildFail("sel_ldr_runner: setrlimit(RLIMIT_NOFILE) failed\n");
-      }
-    }
-    execve(argv[0], argv.data(), environ);
-    ChildFail("sel_ldr_runner: cannot exec sel_ldr\n");
-  }
+  base::SpawnOptions spawn;
+  // Its own process group: a module that signals its group reaches no test process.
+  spawn.new_process_group = true;
+  spawn.descriptor_limit = command.descriptor_limit.has_value()
+                               ? absl::make_optional(rlimit{command.descriptor_limit->first,
+                                                            command.descriptor_limit->second})
+                               : absl::nullopt;
+  // Nothing of this process reaches sel_ldr but what the command names.
+  spawn.fds = {{stdin_read.get(), STDIN_FILENO},
+               {stdout_write.get(), STDOUT_FILENO},
+               {stderr_write.get(), STDERR_FILENO}};
+  for (const auto& [target, source] : command.fds) spawn.fds.push_back({source, target});
+  absl::StatusOr<pid_t> pid = base::Spawn(argv_strings, spawn);
+  if (!pid.ok()) return pid.status();
 
   std::unique_ptr<SelLdrProcess> process(new SelLdrProcess());
-  process->pid_ = pid;
+  process->pid_ = *pid;
   process->stdin_ = std::move(stdin_write);
   process->stdout_ = std::move(stdout_read);
   process->stderr_ = std::move(stderr_read);
-  process->pidfd_.reset(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+  process->pidfd_.reset(static_cast<int>(syscall(SYS_pidfd_open, *pid, 0)));
   if (!process->pidfd_.valid()) return base::ErrnoStatus(errno, "pidfd_open");
   return process;
 }

@@ -26,8 +26,8 @@ namespace tests {
 // with sanitizers, and CI machines are small.
 inline constexpr absl::Duration kDefaultTimeout = absl::Seconds(30);
 
-// The path of `path` (relative to the workspace root) in this test's runfiles. Empty outside
-// `bazel test` (no TEST_SRCDIR).
+// The path of `path` (relative to the workspace root) in this test's runfiles. Empty if it
+// is not among them.
 std::string RunfilePath(absl::string_view path);
 
 // sel_ldr in the runfiles.
@@ -47,7 +47,7 @@ struct SelLdrCommand {
   std::string module;
   // The module's arguments.
   std::vector<std::string> args;
-  // Host fds sel_ldr inherits: {its fd number (3..255), this process's fd}. sel_ldr inherits
+  // Host fds sel_ldr inherits: {its fd number (3 or more), this process's fd}. sel_ldr inherits
   // nothing else but stdio.
   std::vector<std::pair<int, int>> fds;
   // Give sel_ldr a pipe as stdin (see SelLdrProcess::WriteStdin); otherwise /dev/null.

@@ -31,7 +31,7 @@ TEST(ThreeModulesTest, BrokerPassesAnAddressAndTheClientConnectsDirectly) {
   // The server registers with the broker over its descriptor 5.
   absl::StatusOr<std::unique_ptr<SelLdrProcess>> server = SelLdrProcess::Start(
       {{"-X", std::to_string(kFirst), "-i", "5:" + std::to_string(kSecond)},
-       ModulePath("echo_server"),
+       RunfilePath("tools/modules/echo_server.nexe"),
        {"5"},
        {{kFirst, bootstrap->second.get()}, {kSecond, server_broker->first.get()}}});
   ASSERT_TRUE(server.ok()) << server.status();

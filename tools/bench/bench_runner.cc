@@ -1,6 +1,7 @@
 #include "tools/bench/bench_runner.h"
 
 #include <errno.h>
+#include <getopt.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -82,20 +83,22 @@ struct Flags {
 };
 
 constexpr char kFlagsHelp[] = R"(Flags:
-  --help            this text
+  -h, --help        this text
   --list            list the comparisons and exit
   --filter TEXT     run only comparisons whose name contains TEXT (repeatable)
   --reps N          timed repetitions per side; figures are their medians (default 11)
-  --min_batch_ms N  choose the iteration count so that one baseline repetition lasts at
+  --min-batch-ms N  choose the iteration count so that one baseline repetition lasts at
                     least N ms (default 40)
   --iterations N    use N operations per repetition instead of calibrating
   --cpu N           pin the benchmark to CPU N (default: the last CPU it may use)
-  --peer_cpu N      pin forked peer processes to CPU N (default: another CPU if any)
-  --no_pin          do not pin anything
+  --peer-cpu N      pin forked peer processes to CPU N (default: another CPU if any)
+  --no-pin          do not pin anything
   --json            print the results as JSON on stdout (the table goes to stderr)
   --csv FILE        also write the results as CSV to FILE (a relative FILE is taken from
                     the directory where `bazel run` was started)
-  --verbose         print every repetition to stderr
+  -v, --verbose     print every repetition to stderr
+
+Flags take their value as --name VALUE or --name=VALUE.
 
 Output: a table with the header NAME OURS BASELINE RATIO UNIT, one row per comparison.
 OURS and BASELINE are medians measured in this run, alternating between the two sides with
@@ -117,72 +120,93 @@ std::string Usage(const BenchmarkInfo& info, const std::vector<Comparison>& comp
   return out;
 }
 
-// Parses argv into `flags`; returns a message for the first bad flag.
+// Reads a whole number >= `min` for flag `name`.
+absl::StatusOr<int64_t> ParseCount(const char* name, const char* text, int64_t min) {
+  int64_t number;
+  if (!absl::SimpleAtoi(text, &number) || number < min) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--", name, " takes a whole number >= ", min, ", not '", text, "'"));
+  }
+  return number;
+}
+
+// Parses argv into `flags` with getopt_long ("--name VALUE" or "--name=VALUE"); returns a
+// message for the first bad flag.
 absl::Status ParseFlags(int argc, char** argv, Flags* flags) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    std::string value;
-    bool has_value = false;
-    if (size_t eq = arg.find('='); arg.rfind("--", 0) == 0 && eq != std::string::npos) {
-      value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-      has_value = true;
-    }
-    auto take_value = [&]() -> absl::StatusOr<std::string> {
-      if (has_value) return value;
-      if (i + 1 >= argc) return absl::InvalidArgumentError(absl::StrCat(arg, " needs a value"));
-      return std::string(argv[++i]);
-    };
-    auto take_int = [&](int64_t min) -> absl::StatusOr<int64_t> {
-      ASSIGN_OR_RETURN(std::string text, take_value());
-      int64_t number;
-      if (!absl::SimpleAtoi(text, &number) || number < min) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(arg, " takes a whole number >= ", min, ", not '", text, "'"));
+  static const option kOptions[] = {{"help", no_argument, nullptr, 'h'},
+                                    {"list", no_argument, nullptr, 'l'},
+                                    {"json", no_argument, nullptr, 'j'},
+                                    {"verbose", no_argument, nullptr, 'v'},
+                                    {"no-pin", no_argument, nullptr, 'n'},
+                                    {"csv", required_argument, nullptr, 'o'},
+                                    {"filter", required_argument, nullptr, 'f'},
+                                    {"reps", required_argument, nullptr, 'r'},
+                                    {"min-batch-ms", required_argument, nullptr, 'b'},
+                                    {"iterations", required_argument, nullptr, 'i'},
+                                    {"cpu", required_argument, nullptr, 'c'},
+                                    {"peer-cpu", required_argument, nullptr, 'p'},
+                                    {}};
+  opterr = 0;
+  optind = 1;
+  int flag;
+  int index = -1;
+  while ((flag = getopt_long(argc, argv, ":hv", kOptions, &index)) != -1) {
+    const char* name = index >= 0 ? kOptions[index].name : "";
+    index = -1;
+    switch (flag) {
+      case 'h':
+        flags->help = true;
+        break;
+      case 'l':
+        flags->list = true;
+        break;
+      case 'j':
+        flags->json = true;
+        break;
+      case 'v':
+        flags->run.verbose = true;
+        break;
+      case 'n':
+        flags->pin = false;
+        break;
+      case 'o':
+        flags->csv_path = optarg;
+        break;
+      case 'f':
+        flags->filters.push_back(optarg);
+        break;
+      case 'r': {
+        ASSIGN_OR_RETURN(int64_t reps, ParseCount(name, optarg, 1));
+        flags->run.repetitions = static_cast<int>(std::min<int64_t>(reps, 1000));
+        break;
       }
-      return number;
-    };
-    auto no_value = [&]() -> absl::Status {
-      if (has_value) return absl::InvalidArgumentError(absl::StrCat(arg, " takes no value"));
-      return absl::OkStatus();
-    };
-    if (arg == "--help" || arg == "-h") {
-      RETURN_IF_ERROR(no_value());
-      flags->help = true;
-    } else if (arg == "--list") {
-      RETURN_IF_ERROR(no_value());
-      flags->list = true;
-    } else if (arg == "--json") {
-      RETURN_IF_ERROR(no_value());
-      flags->json = true;
-    } else if (arg == "--verbose") {
-      RETURN_IF_ERROR(no_value());
-      flags->run.verbose = true;
-    } else if (arg == "--no_pin") {
-      RETURN_IF_ERROR(no_value());
-      flags->pin = false;
-    } else if (arg == "--csv") {
-      ASSIGN_OR_RETURN(flags->csv_path, take_value());
-    } else if (arg == "--filter") {
-      ASSIGN_OR_RETURN(std::string filter, take_value());
-      flags->filters.push_back(filter);
-    } else if (arg == "--reps") {
-      ASSIGN_OR_RETURN(int64_t reps, take_int(1));
-      flags->run.repetitions = static_cast<int>(std::min<int64_t>(reps, 1000));
-    } else if (arg == "--min_batch_ms") {
-      ASSIGN_OR_RETURN(int64_t ms, take_int(0));
-      flags->run.min_batch = absl::Milliseconds(ms);
-    } else if (arg == "--iterations") {
-      ASSIGN_OR_RETURN(flags->run.iterations, take_int(1));
-    } else if (arg == "--cpu") {
-      ASSIGN_OR_RETURN(int64_t cpu, take_int(0));
-      flags->main_cpu = static_cast<int>(std::min<int64_t>(cpu, CPU_SETSIZE));
-    } else if (arg == "--peer_cpu") {
-      ASSIGN_OR_RETURN(int64_t cpu, take_int(0));
-      flags->peer_cpu = static_cast<int>(std::min<int64_t>(cpu, CPU_SETSIZE));
-    } else {
-      return absl::InvalidArgumentError(absl::StrCat("unknown flag '", argv[i], "'"));
+      case 'b': {
+        ASSIGN_OR_RETURN(int64_t ms, ParseCount(name, optarg, 0));
+        flags->run.min_batch = absl::Milliseconds(ms);
+        break;
+      }
+      case 'i': {
+        ASSIGN_OR_RETURN(flags->run.iterations, ParseCount(name, optarg, 1));
+        break;
+      }
+      case 'c': {
+        ASSIGN_OR_RETURN(int64_t cpu, ParseCount(name, optarg, 0));
+        flags->main_cpu = static_cast<int>(std::min<int64_t>(cpu, CPU_SETSIZE));
+        break;
+      }
+      case 'p': {
+        ASSIGN_OR_RETURN(int64_t cpu, ParseCount(name, optarg, 0));
+        flags->peer_cpu = static_cast<int>(std::min<int64_t>(cpu, CPU_SETSIZE));
+        break;
+      }
+      case ':':
+        return absl::InvalidArgumentError(absl::StrCat(argv[optind - 1], " needs a value"));
+      default:
+        return absl::InvalidArgumentError(absl::StrCat("unknown flag '", argv[optind - 1], "'"));
     }
+  }
+  if (optind < argc) {
+    return absl::InvalidArgumentError(absl::StrCat("unexpected argument '", argv[optind], "'"));
   }
   return absl::OkStatus();
 }

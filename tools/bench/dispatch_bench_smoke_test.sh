@@ -14,7 +14,7 @@ fail() {
 "$bench" --help >"$out/help.txt" || fail "--help exited $?"
 grep -q "null_syscall_dispatch" "$out/help.txt" || fail "--help does not list the comparison"
 
-"$bench" --reps 3 --min_batch_ms 1 >"$out/table.txt" 2>"$out/stderr.txt" ||
+"$bench" --reps=3 --min-batch-ms=1 >"$out/table.txt" 2>"$out/stderr.txt" ||
   fail "table run exited $?: $(cat "$out/stderr.txt")"
 grep -Eq '^NAME +OURS +BASELINE +RATIO +UNIT$' "$out/table.txt" || fail "no table header"
 grep -Eq '^null_syscall_dispatch +[0-9.]+ +[0-9.]+ +[0-9.]+x +ns/op$' "$out/table.txt" ||

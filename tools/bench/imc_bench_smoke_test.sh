@@ -22,7 +22,7 @@ for name in "${names[@]}"; do
   grep -q "^  $name\$" "$out/help.txt" || fail "--help does not list $name"
 done
 
-"$bench" --reps 3 --min_batch_ms 1 >"$out/table.txt" 2>"$out/stderr.txt" ||
+"$bench" --reps 3 --min-batch-ms 1 >"$out/table.txt" 2>"$out/stderr.txt" ||
   fail "table run exited $?: $(cat "$out/stderr.txt")"
 grep -Eq '^NAME +OURS +BASELINE +RATIO +UNIT$' "$out/table.txt" || fail "no table header"
 for name in "${timed[@]}"; do

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # report OUTDIR: runs imc_bench and sandbox_bench, then writes OUTDIR/report.md (a Markdown
 # table of every row: ours, baseline, ratio, goal) and OUTDIR/ratios.png (a bar chart of the
-# ratios, drawn with gnuplot, which this script installs when it is missing and it may).
+# ratios, drawn with gnuplot, which ./bazelw installs for this target).
 #
 #   ./bazelw run -c opt //tools/bench:report -- /tmp/bench-report
 #
@@ -20,21 +20,16 @@ if [[ "$outdir" != /* ]]; then
 fi
 mkdir -p "$outdir"
 
-runfiles="${RUNFILES_DIR:-$0.runfiles}/sel_ldr_imc"
-[[ -d "$runfiles" ]] || runfiles="$(cd "$(dirname "$0")" && pwd)/../.."
+# The benchmarks find sel_ldr and their modules in this script's runfiles (they have none of
+# their own here): tell them where, as Bazel's runfiles library expects.
+export RUNFILES_DIR="${RUNFILES_DIR:-$0.runfiles}"
 
+# gnuplot is the report's declared dependency: `./bazelw run //tools/bench:report` installs it
+# (Debian's gnuplot-nox) with the build's other packages.
 if ! command -v gnuplot >/dev/null 2>&1; then
-  if [[ $(id -u) -eq 0 ]]; then
-    echo "report: installing gnuplot-nox" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends gnuplot-nox \
-      >/tmp/report-apt.log 2>&1 || {
-      echo "report: apt-get install gnuplot-nox failed; see /tmp/report-apt.log" >&2
-      exit 1
-    }
-  else
-    echo "report: gnuplot is missing; install it with: apt-get install -y gnuplot-nox" >&2
-    exit 2
-  fi
+  echo "report: gnuplot is missing; run the report with ./bazelw run ... //tools/bench:report," \
+    "which installs gnuplot-nox, or install it yourself" >&2
+  exit 2
 fi
 
 # The project's goals (ratio ours / baseline), from the issues.
@@ -52,7 +47,7 @@ goal() {
 
 csvs=()
 for bench in imc_bench sandbox_bench; do
-  binary="$runfiles/tools/bench/$bench"
+  binary="$RUNFILES_DIR/${TEST_WORKSPACE:-sel_ldr_imc}/tools/bench/$bench"
   echo "report: running $bench" >&2
   "$binary" --csv "$outdir/$bench.csv" "$@" >"$outdir/$bench.txt"
   csvs+=("$outdir/$bench.csv")

@@ -7,7 +7,6 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -16,46 +15,15 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "base/errno_status.h"
+#include "base/spawn.h"
 #include "base/status_macros.h"
-
-extern char** environ;
 
 namespace sandbox_bench {
 namespace {
 
-// The workspace name: the runfiles directory that holds its files.
-constexpr char kWorkspace[] = "sel_ldr_imc";
-// Where a forked child parks its descriptors before putting them in place: above every `to`.
-constexpr int kParkedFds = 100;
-
 absl::Status Errno(const char* what) { return base::ErrnoStatus(errno, what); }
-
-// In a forked child, so async-signal-safe only: dies with this process, runs on `cpus` (if
-// not null), and holds stderr and `fds` (put in place) and nothing else.
-bool PrepareChild(pid_t parent, const cpu_set_t* cpus, const FdMapping* fds, size_t count) {
-  if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) return false;
-  if (cpus != nullptr && sched_setaffinity(0, sizeof(*cpus), cpus) != 0) return false;
-  int parked[ChildProcess::kMaxFdMappings];
-  int highest = STDERR_FILENO;
-  for (size_t i = 0; i < count; ++i) {
-    // Parked first, so that putting one in place cannot overwrite another's source.
-    parked[i] = fcntl(fds[i].from, F_DUPFD_CLOEXEC, kParkedFds);
-    if (parked[i] < 0) return false;
-    highest = std::max(highest, fds[i].to);
-  }
-  for (size_t i = 0; i < count; ++i) {
-    if (dup2(parked[i], fds[i].to) < 0) return false;  // Not close-on-exec.
-  }
-  for (int fd = 0; fd <= highest; ++fd) {
-    bool kept = fd == STDERR_FILENO;
-    for (size_t i = 0; i < count; ++i) kept = kept || fds[i].to == fd;
-    if (!kept) close(fd);
-  }
-  return close_range(static_cast<unsigned>(highest) + 1, ~0U, 0) == 0;
-}
 
 std::string DescribeExit(int status) {
   if (WIFEXITED(status)) return absl::StrCat("exited with status ", WEXITSTATUS(status));
@@ -64,31 +32,6 @@ std::string DescribeExit(int status) {
 }
 
 }  // namespace
-
-absl::StatusOr<std::string> Runfile(absl::string_view path) {
-  std::vector<std::string> roots;
-  for (const char* variable : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
-    const char* dir = getenv(variable);
-    if (dir != nullptr && dir[0] != '\0') roots.push_back(dir);
-  }
-  char exe[PATH_MAX];
-  ssize_t length = readlink("/proc/self/exe", exe, sizeof(exe));
-  if (length > 0 && static_cast<size_t>(length) < sizeof(exe)) {
-    roots.push_back(absl::StrCat(absl::string_view(exe, static_cast<size_t>(length)), ".runfiles"));
-  }
-  for (const std::string& root : roots) {
-    std::string candidate = absl::StrCat(root, "/", kWorkspace, "/", path);
-    if (access(candidate.c_str(), R_OK) == 0) return candidate;
-  }
-  char cwd[PATH_MAX];
-  const std::string relative(path);
-  if (access(relative.c_str(), R_OK) == 0 && getcwd(cwd, sizeof(cwd)) != nullptr) {
-    return absl::StrCat(cwd, "/", relative);
-  }
-  return absl::NotFoundError(absl::StrCat(path, " is not in the runfiles (looked under ",
-                                          absl::StrJoin(roots, ", "),
-                                          " and the working directory)"));
-}
 
 absl::StatusOr<std::pair<base::UniqueFd, base::UniqueFd>> Pipe() {
   int fds[2];
@@ -144,37 +87,25 @@ absl::Status PinProcess(pid_t pid, int cpu) {
 
 absl::Status ChildProcess::Exec(const std::vector<std::string>& argv,
                                 const std::vector<FdMapping>& fds, int cpu) {
-  std::vector<char*> args;
-  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
-  args.push_back(nullptr);
-  return Start(fds, cpu, [&args] {
-    execve(args[0], args.data(), environ);
-    return 127;
-  });
+  if (pid_ >= 0) return absl::FailedPreconditionError("the child process already runs");
+  ASSIGN_OR_RETURN(pid_, base::Spawn(argv, Options(fds, cpu)));
+  return absl::OkStatus();
 }
 
 absl::Status ChildProcess::Fork(const std::vector<FdMapping>& fds, int cpu,
                                 const std::function<int()>& body) {
-  return Start(fds, cpu, body);
+  if (pid_ >= 0) return absl::FailedPreconditionError("the child process already runs");
+  ASSIGN_OR_RETURN(pid_, base::ForkChild(Options(fds, cpu), body));
+  return absl::OkStatus();
 }
 
-absl::Status ChildProcess::Start(const std::vector<FdMapping>& fds, int cpu,
-                                 const std::function<int()>& body) {
-  if (pid_ >= 0) return absl::FailedPreconditionError("the child process already runs");
-  if (fds.size() > kMaxFdMappings) return absl::InvalidArgumentError("too many descriptors");
-  // Everything the child uses is made before fork.
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  if (cpu >= 0) CPU_SET(cpu, &set);
-  const pid_t parent = getpid();
-  const pid_t pid = fork();
-  if (pid < 0) return Errno("fork");
-  if (pid == 0) {
-    if (!PrepareChild(parent, cpu >= 0 ? &set : nullptr, fds.data(), fds.size())) _exit(126);
-    _exit(body());
-  }
-  pid_ = pid;
-  return absl::OkStatus();
+base::SpawnOptions ChildProcess::Options(const std::vector<FdMapping>& fds, int cpu) {
+  base::SpawnOptions options;
+  options.fds = fds;
+  options.fds.push_back({STDERR_FILENO, STDERR_FILENO});
+  options.die_with_parent = true;
+  options.cpu = cpu;
+  return options;
 }
 
 absl::Status ChildProcess::Wait() {

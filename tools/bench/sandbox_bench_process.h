@@ -18,14 +18,15 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/spawn.h"
 #include "base/unique_fd.h"
+#include "tools/runfiles/runfiles.h"
 
 namespace sandbox_bench {
 
 // Returns the absolute path of workspace file `path` (e.g. "sel_ldr/sel_ldr") in this
-// binary's runfiles: under $RUNFILES_DIR or $TEST_SRCDIR, next to the binary, or in the
-// working directory (where `bazel run` starts a binary). NotFound if it is in none.
-absl::StatusOr<std::string> Runfile(absl::string_view path);
+// binary's runfiles. NotFound if it is not among them.
+using ::runfiles::Runfile;
 
 // Returns both ends of a new pipe (read end first), close-on-exec.
 absl::StatusOr<std::pair<base::UniqueFd, base::UniqueFd>> Pipe();
@@ -43,27 +44,21 @@ absl::Status WriteExactly(int fd, const void* data, size_t size);
 absl::Status PinProcess(pid_t pid, int cpu);
 
 // A descriptor a child gets: `from` here is `to` in the child.
-struct FdMapping {
-  int from;
-  int to;
-};
+using FdMapping = base::FdMapping;
 
 // One child process. It gets stderr and the descriptors it is given, nothing else; it dies
 // with this process (PR_SET_PDEATHSIG); and it is never left unreaped: the destructor kills
 // and reaps it if nobody waited for it.
 class ChildProcess {
  public:
-  // At most this many FdMappings per child.
-  static constexpr size_t kMaxFdMappings = 4;
-
   ChildProcess() = default;
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
   ~ChildProcess() { Kill(); }
 
   // Starts `argv` (argv[0] is the path) with this process's environment on `cpu` (-1: this
-  // process's CPUs), holding stderr and `fds`. The fork error; a failed exec shows as exit
-  // status 127 in Wait().
+  // process's CPUs), holding stderr and `fds`. Errors: the failing step of base::Spawn
+  // (the exec error included).
   absl::Status Exec(const std::vector<std::string>& argv, const std::vector<FdMapping>& fds,
                     int cpu);
 
@@ -85,7 +80,7 @@ class ChildProcess {
   void Kill();
 
  private:
-  absl::Status Start(const std::vector<FdMapping>& fds, int cpu, const std::function<int()>& body);
+  static base::SpawnOptions Options(const std::vector<FdMapping>& fds, int cpu);
 
   pid_t pid_ = -1;
 };

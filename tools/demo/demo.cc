@@ -2,6 +2,7 @@
 // connects through its service address, exchanges messages, passes a descriptor through the
 // module and back, shows that a module cannot open a file, and prints timings.
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -16,18 +17,9 @@
 #include "absl/time/clock.h"
 #include "imc/imc.h"
 #include "tools/launcher/launcher.h"
+#include "tools/runfiles/runfiles.h"
 
 namespace {
-
-std::string Runfile(const std::string& path) {
-  for (const char* var : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
-    if (const char* dir = getenv(var)) return absl::StrCat(dir, "/sel_ldr_imc/", path);
-  }
-  char self[4096];
-  ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
-  return absl::StrCat(std::string(self, n > 0 ? static_cast<size_t>(n) : 0),
-                      ".runfiles/sel_ldr_imc/", path);
-}
 
 std::string Micros(absl::Duration d) {
   return absl::StrFormat("%.1f us", absl::ToDoubleMicroseconds(d));
@@ -51,18 +43,48 @@ absl::StatusOr<std::string> RoundTrip(const imc::ConnectedSocket& connection,
   return std::string(buffer, reply->bytes);
 }
 
+constexpr char kUsage[] =
+    "usage: demo\n"
+    "A tour of sel_ldr: launches the echo module through the launcher API, connects through\n"
+    "its service address, exchanges messages, passes a descriptor through the module and\n"
+    "back, shows that a module cannot open a file, and prints timings. Exits 0 if every step\n"
+    "passed. Options: -h, --help: print this and exit.\n";
+
+// Returns -1 to run the tour, else the exit status: 0 after --help, 2 on a usage error.
+int ParseCommandLine(int argc, char** argv) {
+  static const option kOptions[] = {{"help", no_argument, nullptr, 'h'}, {}};
+  opterr = 0;
+  int flag;
+  while ((flag = getopt_long(argc, argv, "h", kOptions, nullptr)) != -1) {
+    if (flag == 'h') {
+      fputs(kUsage, stdout);
+      return 0;
+    }
+    fprintf(stderr, "demo: unknown option %s\n%s", argv[optind - 1], kUsage);
+    return 2;
+  }
+  if (optind < argc) {
+    fprintf(stderr, "demo: unexpected argument %s\n%s", argv[optind], kUsage);
+    return 2;
+  }
+  return -1;
+}
+
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (int status = ParseCommandLine(argc, argv); status >= 0) return status;
   setvbuf(stdout, nullptr, _IOLBF, 0);
   printf("sel_ldr demo: an untrusted module behind capability IMC\n\n");
 
-  // 1. Launch.
+  // 1. Launch. sel_ldr comes from the runfiles, found by the launcher.
+  absl::StatusOr<std::string> echo_server = runfiles::Runfile("tools/modules/echo_server.nexe");
+  if (!echo_server.ok()) return Fail("find echo_server.nexe", echo_server.status());
+  absl::StatusOr<std::string> file_probe = runfiles::Runfile("tools/demo/file_probe.nexe");
+  if (!file_probe.ok()) return Fail("find file_probe.nexe", file_probe.status());
   launcher::LaunchOptions options;
-  options.module_path = Runfile("tests/modules/echo_server.nexe");
-  options.sel_ldr_path = Runfile("sel_ldr/sel_ldr");
+  options.module_path = *echo_server;
   options.stdout_mode = launcher::Output::kCapture;
-  const std::string sel_ldr = options.sel_ldr_path;
   absl::Time start = absl::Now();
   absl::StatusOr<launcher::Module> module = launcher::Module::Launch(std::move(options));
   if (!module.ok()) return Fail("launch the echo module", module.status());
@@ -133,8 +155,7 @@ int main() {
 
   // 6. No files: a module that tries.
   launcher::LaunchOptions probe_options;
-  probe_options.module_path = Runfile("tools/demo/file_probe.nexe");
-  probe_options.sel_ldr_path = sel_ldr;
+  probe_options.module_path = *file_probe;
   probe_options.stdout_mode = launcher::Output::kCapture;
   const std::string forbidden = "/tmp/sel_ldr_demo_should_not_exist";
   unlink(forbidden.c_str());

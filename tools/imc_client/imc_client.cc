@@ -1,6 +1,7 @@
 // imc_client: talk to a module over IMC from the command line. See Usage().
 #include <errno.h>
 #include <fcntl.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -47,10 +48,11 @@ Options:
   --no-wait          do not wait for a reply after each message
   --timeout SECONDS  how long to wait for the connection and each reply (default 5)
   --trace            run sel_ldr with -v (syscall trace on stderr)
-  --help
+  -h, --help
+Long options take their value as --name VALUE or --name=VALUE.
 
 Examples:
-  echo hello | imc_client --module bazel-bin/tests/modules/echo_server.nexe
+  echo hello | imc_client --module bazel-bin/tools/modules/echo_server.nexe
   imc_client --module echo_server.nexe            (interactive: type lines, /quit)
   printf '/fd /etc/hostname\n' | imc_client --module echo_server.nexe
 
@@ -74,65 +76,84 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// Reads a descriptor number (>= 0) into `out`.
+bool ParseFd(const char* name, const char* text, int* out, std::string* error) {
+  if (!absl::SimpleAtoi(text, out) || *out < 0) {
+    *error = absl::StrCat(name, " ", text, ": expected a descriptor number");
+    return false;
+  }
+  return true;
+}
+
+// Parses the command line with getopt_long: long options take "--name VALUE" or
+// "--name=VALUE"; arguments after "--" go to the module. Exits 0 after --help.
 std::optional<ClientOptions> ParseArgs(int argc, char** argv, std::string* error) {
+  enum : int { kModule = 256, kFd, kAddressFd, kSelLdr, kSendFile, kNoWait, kTrace, kTimeout };
+  static const option kOptions[] = {{"help", no_argument, nullptr, 'h'},
+                                    {"module", required_argument, nullptr, kModule},
+                                    {"fd", required_argument, nullptr, kFd},
+                                    {"address-fd", required_argument, nullptr, kAddressFd},
+                                    {"sel-ldr", required_argument, nullptr, kSelLdr},
+                                    {"send-file", required_argument, nullptr, kSendFile},
+                                    {"no-wait", no_argument, nullptr, kNoWait},
+                                    {"trace", no_argument, nullptr, kTrace},
+                                    {"timeout", required_argument, nullptr, kTimeout},
+                                    {}};
   ClientOptions options;
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    auto value = [&](const char* name) -> std::optional<std::string> {
-      if (i + 1 >= argc) {
-        *error = absl::StrCat(name, " needs a value");
+  opterr = 0;
+  int flag;
+  // "+": stop at the first argument that is not an option.
+  while ((flag = getopt_long(argc, argv, "+:h", kOptions, nullptr)) != -1) {
+    switch (flag) {
+      case 'h':
+        std::cout << kUsage;
+        exit(0);
+      case kModule:
+        options.module = optarg;
+        break;
+      case kFd:
+        if (!ParseFd("--fd", optarg, &options.fd, error)) return std::nullopt;
+        break;
+      case kAddressFd:
+        if (!ParseFd("--address-fd", optarg, &options.address_fd, error)) return std::nullopt;
+        break;
+      case kSelLdr:
+        options.sel_ldr = optarg;
+        break;
+      case kSendFile:
+        options.send_files.push_back(optarg);
+        break;
+      case kNoWait:
+        options.wait_for_reply = false;
+        break;
+      case kTrace:
+        options.trace = true;
+        break;
+      case kTimeout: {
+        double seconds = 0;
+        if (!absl::SimpleAtod(optarg, &seconds) || seconds <= 0) {
+          *error = absl::StrCat("--timeout ", optarg, ": expected seconds > 0");
+          return std::nullopt;
+        }
+        options.timeout = absl::Seconds(seconds);
+        break;
+      }
+      case ':':
+        *error = absl::StrCat(argv[optind - 1], " needs a value");
         return std::nullopt;
-      }
-      return std::string(argv[++i]);
-    };
-    auto number = [&](const char* name, int* out) {
-      std::optional<std::string> v = value(name);
-      if (!v.has_value()) return false;
-      if (!absl::SimpleAtoi(*v, out) || *out < 0) {
-        *error = absl::StrCat(name, " ", *v, ": expected a descriptor number");
-        return false;
-      }
-      return true;
-    };
-    if (arg == "--help") {
-      std::cout << kUsage;
-      exit(0);
-    } else if (arg == "--module") {
-      std::optional<std::string> v = value("--module");
-      if (!v) return std::nullopt;
-      options.module = *v;
-    } else if (arg == "--fd") {
-      if (!number("--fd", &options.fd)) return std::nullopt;
-    } else if (arg == "--address-fd") {
-      if (!number("--address-fd", &options.address_fd)) return std::nullopt;
-    } else if (arg == "--sel-ldr") {
-      std::optional<std::string> v = value("--sel-ldr");
-      if (!v) return std::nullopt;
-      options.sel_ldr = *v;
-    } else if (arg == "--send-file") {
-      std::optional<std::string> v = value("--send-file");
-      if (!v) return std::nullopt;
-      options.send_files.push_back(*v);
-    } else if (arg == "--no-wait") {
-      options.wait_for_reply = false;
-    } else if (arg == "--trace") {
-      options.trace = true;
-    } else if (arg == "--timeout") {
-      std::optional<std::string> v = value("--timeout");
-      double seconds = 0;
-      if (!v) return std::nullopt;
-      if (!absl::SimpleAtod(*v, &seconds) || seconds <= 0) {
-        *error = absl::StrCat("--timeout ", *v, ": expected seconds > 0");
+      default:
+        *error = absl::StrCat("unknown argument ", argv[optind - 1]);
         return std::nullopt;
-      }
-      options.timeout = absl::Seconds(seconds);
-    } else if (arg == "--") {
-      options.module_args.assign(argv + i + 1, argv + argc);
-      break;
-    } else {
-      *error = absl::StrCat("unknown argument ", arg);
+    }
+  }
+  // Only "--" ends the options: the module's arguments follow it.
+  if (optind < argc) {
+    if (strcmp(argv[optind - 1], "--") != 0) {
+      *error =
+          absl::StrCat("unexpected argument ", argv[optind], " (module arguments go after --)");
       return std::nullopt;
     }
+    options.module_args.assign(argv + optind, argv + argc);
   }
   int sources = !options.module.empty() + (options.fd >= 0) + (options.address_fd >= 0);
   if (sources != 1) {

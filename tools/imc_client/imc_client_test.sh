@@ -54,7 +54,7 @@ check "--fd on a non-socket exits 1" 1 $?
 
 # Interactive use, on a terminal (script(1) gives the client a pty): a prompt before each
 # line, and /quit ends the session; the echo server then ends too, since nobody can reach it.
-echo_server="$root/tests/modules/echo_server.nexe"
+echo_server="$root/tools/modules/echo_server.nexe"
 out=$( (sleep 0.5; echo "typed line"; sleep 0.5; echo "/quit") |
   script -q -e -c "$client --module $echo_server" /dev/null 2>&1 | tr -d '\r')
 check "interactive exit status" 0 $?
@@ -62,6 +62,14 @@ check "interactive exit status" 0 $?
   echo "FAIL: interactive transcript: $out"; failures=$((failures + 1)); }
 [[ "$out" == *"echo_server: served 1 connections"* ]] || {
   echo "FAIL: the echo server did not end: $out"; failures=$((failures + 1)); }
+
+# One style of long options: --name=VALUE as well as --name VALUE; a missing value is usage.
+out=$(printf 'eq\n' | "$client" --module="$module" --timeout=5 -- echo 2>&1)
+check "--name=VALUE" "< eq" "$out"
+"$client" --module "$module" --timeout >/dev/null 2>&1
+check "missing value exits 2" 2 $?
+"$client" --module "$module" stray </dev/null >/dev/null 2>&1
+check "an argument before -- exits 2" 2 $?
 
 "$client" --help | grep -q "Usage: imc_client"
 check "--help" 0 $?

@@ -6,7 +6,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -21,8 +20,10 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "base/errno_status.h"
+#include "base/spawn.h"
 #include "base/status_macros.h"
 #include "imc/cancellation.h"
+#include "tools/runfiles/runfiles.h"
 
 namespace launcher {
 namespace {
@@ -179,16 +180,12 @@ absl::StatusOr<std::string> FindSelLdr() {
   if (const char* env = getenv("SEL_LDR"); env != nullptr && *env != '\0') {
     if (consider(env)) return std::string(env);
   }
+  if (absl::StatusOr<std::string> path = runfiles::Runfile("sel_ldr/sel_ldr"); path.ok()) {
+    if (consider(*path)) return *path;
+  } else {
+    tried.push_back("runfiles");
+  }
   const std::string self = SelfExecutable();
-  std::vector<std::string> runfiles;
-  for (const char* var : {"RUNFILES_DIR", "TEST_SRCDIR"}) {
-    if (const char* dir = getenv(var); dir != nullptr && *dir != '\0') runfiles.push_back(dir);
-  }
-  if (!self.empty()) runfiles.push_back(self + ".runfiles");
-  for (const std::string& dir : runfiles) {
-    std::string path = dir + "/sel_ldr_imc/sel_ldr/sel_ldr";
-    if (consider(path)) return path;
-  }
   // bazel-bin/<package>/<tool>: look for bazel-bin/sel_ldr/sel_ldr above it.
   std::string dir = self.substr(0, self.rfind('/'));
   for (int up = 0; up < 4 && !dir.empty(); ++up) {
@@ -278,41 +275,23 @@ absl::StatusOr<Module> Module::Launch(LaunchOptions options) {
   args.push_back("--");
   args.push_back(options.module_path);
   args.insert(args.end(), options.args.begin(), options.args.end());
-  std::vector<char*> argv;
-  for (std::string& arg : args) argv.push_back(arg.data());
-  argv.push_back(nullptr);
-  const int fd_count = static_cast<int>(sources.size());
-  const pid_t parent = getpid();
-
-  pid_t child = fork();
-  if (child < 0) return base::ErrnoStatus(errno, "fork");
-  if (child == 0) {
-    // Async-signal-safe only. sel_ldr dies with its embedder.
-    prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (getppid() != parent) _exit(127);
-    // Copy every source above the targets first, so that no dup2 clobbers a source.
-    constexpr int kScratch = 1000;
-    for (int i = 0; i < fd_count; ++i) {
-      if (fcntl(sources[static_cast<size_t>(i)], F_DUPFD, kScratch + i) != kScratch + i) {
-        _exit(127);
-      }
-    }
-    for (int i = 0; i < fd_count; ++i) {
-      if (dup2(kScratch + i, i) != i) _exit(127);
-    }
-    syscall(SYS_close_range, fd_count, ~0U, 0);
-    execv(argv[0], argv.data());
-    static const char kMessage[] = "launcher: cannot execute sel_ldr\n";
-    (void)!write(STDERR_FILENO, kMessage, sizeof(kMessage) - 1);
-    _exit(127);
+  base::SpawnOptions spawn;
+  spawn.die_with_parent = true;  // sel_ldr dies with its embedder.
+  for (size_t i = 0; i < sources.size(); ++i) {
+    spawn.fds.push_back({sources[i], static_cast<int>(i)});
+  }
+  absl::StatusOr<pid_t> child = base::Spawn(args, spawn);
+  if (!child.ok()) {
+    return absl::Status(child.status().code(),
+                        absl::StrCat("cannot start sel_ldr: ", child.status().message()));
   }
 
-  state->pid = child;
-  state->pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, child, 0)));
+  state->pid = *child;
+  state->pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, *child, 0)));
   if (!state->pidfd.valid()) {
     int error = errno;
-    kill(child, SIGKILL);
-    waitpid(child, nullptr, 0);
+    kill(*child, SIGKILL);
+    waitpid(*child, nullptr, 0);
     state->pid = -1;
     return base::ErrnoStatus(error, "pidfd_open(sel_ldr)");
   }

@@ -16,6 +16,7 @@
 #include "base/unique_fd.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "tools/runfiles/runfiles.h"
 
 namespace launcher {
 namespace {
@@ -25,7 +26,9 @@ using ::base::StatusIs;
 using ::testing::HasSubstr;
 
 std::string Runfile(const std::string& path) {
-  return std::string(getenv("TEST_SRCDIR")) + "/sel_ldr_imc/" + path;
+  absl::StatusOr<std::string> found = runfiles::Runfile(path);
+  EXPECT_OK(found);
+  return found.value_or("");
 }
 
 LaunchOptions Options(std::vector<std::string> args) {
@@ -54,6 +57,25 @@ class LauncherTest : public ::testing::Test {
   }
   int fds_before_ = 0;
 };
+
+// Test that a launch works with fds 1000..1010 open in the embedder (the child's fd layout
+// assumes nothing about which numbers are free), and that the module's output still arrives.
+TEST_F(LauncherTest, LaunchWithHighFdsOpen) {
+  std::vector<base::UniqueFd> high;
+  {
+    base::UniqueFd null(open("/dev/null", O_RDONLY | O_CLOEXEC));
+    for (int fd = 1000; fd <= 1010; ++fd) high.emplace_back(dup3(null.get(), fd, O_CLOEXEC));
+  }
+  absl::StatusOr<Module> module = Module::Launch(Options({"echo"}));
+  ASSERT_OK(module);
+  {
+    absl::StatusOr<imc::ConnectedSocket> connection = module->Connect(Soon());
+    ASSERT_OK(connection);
+  }
+  absl::StatusOr<ModuleExit> exit = module->Wait(Soon());
+  ASSERT_OK(exit);
+  EXPECT_EQ(exit->status, 0);
+}
 
 // Test that a module is launched, accepts a confirmed connection, echoes a message, and
 // exits 0 when the connection closes.
