@@ -25,8 +25,14 @@ absl::Status NotAModule(absl::string_view why) {
 absl::StatusOr<base::UniqueFd> OpenModule(const std::string& path) {
   base::UniqueFd fd(open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) {
-    int error = errno;
-    return absl::NotFoundError(absl::StrCat("cannot open: ", strerror(error)));
+    const int error = errno;
+    // Only a missing file (or path) is "not found" (sel_ldr exits 127 for it, as a shell does
+    // for a missing command); a file that exists but cannot be opened (EACCES, ELOOP, ...)
+    // is another failure (126).
+    if (error == ENOENT || error == ENOTDIR) {
+      return absl::NotFoundError(absl::StrCat("cannot open: ", strerror(error)));
+    }
+    return base::ErrnoStatus(error, "cannot open");
   }
   struct stat st;
   if (fstat(fd.get(), &st) != 0) return base::ErrnoStatus(errno, "fstat");

@@ -10,9 +10,10 @@
 
 namespace sel_ldr {
 
-// Opens `path` (close-on-exec) and checks its ELF header. Errors: NotFound (missing or
-// unreadable: the errno says which), FailedPrecondition (not a regular file, not ELF, not
-// x86-64, dynamically linked), each with a message that says what is wrong.
+// Opens `path` (close-on-exec) and checks its ELF header. Errors: NotFound (missing: ENOENT
+// or ENOTDIR), the open errno's status for a file that exists but cannot be opened (EACCES,
+// ELOOP, ...), FailedPrecondition (not a regular file, not ELF, not x86-64, dynamically
+// linked), each with a message that says what is wrong.
 absl::StatusOr<base::UniqueFd> OpenModule(const std::string& path);
 
 }  // namespace sel_ldr

@@ -38,6 +38,19 @@ TEST(BadModuleTest, MissingFileExits127) {
   EXPECT_EQ(result->out, "");
 }
 
+// Test that a module path that exists but cannot be opened (a symlink loop: ELOOP, which
+// root meets as readily as anyone) exits 126, not 127: only a missing file is "not found".
+TEST(BadModuleTest, UnopenableFileExits126NotMissing) {
+  const std::string path = TestTempDir() + "/loop.nexe";
+  unlink(path.c_str());
+  ASSERT_EQ(symlink(path.c_str(), path.c_str()), 0);
+  absl::StatusOr<SelLdrResult> result = RunSelLdr({{}, path, {}});
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_status, 126) << result->Describe();
+  EXPECT_THAT(result->err, HasSubstr("cannot load module"));
+  EXPECT_THAT(result->err, HasSubstr("Too many levels of symbolic links"));
+}
+
 // Test that a file that is not ELF (a shell script) exits 126 and says so.
 TEST(BadModuleTest, NotElfExits126) {
   const std::string path = WriteExecutable("script.nexe", "#!/bin/sh\necho ran\n");
