@@ -34,11 +34,8 @@ void* SleepForever(void*) {
 
 void ExitThread(int) { syscall(SYS_exit, 0); }
 
-// Sleeps until SIGUSR1, then ends this thread alone.
-void* ExitOnSignal(void*) {
-  signal(SIGUSR1, ExitThread);
-  return SleepForever(nullptr);
-}
+// Sleeps until SIGUSR1 (whose handler ends this thread alone).
+void* ExitOnSignal(void*) { return SleepForever(nullptr); }
 
 // A forked child that stands in for a module: it sleeps until killed. With
 // `main_thread_exits`, a second thread sleeps while the main thread exits.
@@ -52,6 +49,9 @@ class Child {
     pid_ = fork();
     if (pid_ == 0) {
       if (main_thread_exits || start_thread) {
+        // Before the thread exists: a SIGUSR1 it got before installing a handler would end
+        // the whole process.
+        if (start_thread) signal(SIGUSR1, ExitThread);
         pthread_t thread;
         pthread_create(&thread, nullptr, start_thread ? ExitOnSignal : SleepForever, nullptr);
         // The new thread's tid, without waiting for it: it is the highest in /proc/self/task.
