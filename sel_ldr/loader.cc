@@ -205,7 +205,8 @@ int RunLoader(const LoaderOptions& options) {
 
   imc::BoundSocketOptions bound_socket_options;
   bound_socket_options.max_pending = options.max_pending_connections;
-  syscalls::DescriptorTable table(bound_socket_options);
+  // Shared memory objects count against the module's memory limit, like its address space.
+  syscalls::DescriptorTable table(bound_socket_options, options.address_space_limit);
   absl::Status built = BuildTable(options, *std::move(granted), &table);
   if (!built.ok()) {
     LOG(ERROR) << built.message();

@@ -9,6 +9,7 @@
 #define SYSCALLS_DESCRIPTOR_TABLE_H_
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include <bitset>
 #include <memory>
@@ -18,6 +19,7 @@
 
 #include "imc/bound_socket.h"
 #include "syscalls/descriptor.h"
+#include "syscalls/memory_budget.h"
 #include "syscalls/nacl_abi.h"
 
 namespace syscalls {
@@ -30,8 +32,12 @@ class DescriptorTable {
 
   // `bound_socket_options` apply to every bound socket the module makes (the loader's -X
   // service socket and imc_makeboundsock): they cap its pending connection requests.
-  explicit DescriptorTable(const imc::BoundSocketOptions& bound_socket_options = {})
-      : bound_socket_options_(bound_socket_options) {}
+  // `shared_memory_limit`: the bytes of shared memory objects the module's descriptors may
+  // hold (see MemoryBudget).
+  explicit DescriptorTable(const imc::BoundSocketOptions& bound_socket_options = {},
+                           uint64_t shared_memory_limit = UINT64_MAX)
+      : bound_socket_options_(bound_socket_options),
+        shared_memory_budget_(std::make_shared<MemoryBudget>(shared_memory_limit)) {}
   DescriptorTable(const DescriptorTable&) = delete;
   DescriptorTable& operator=(const DescriptorTable&) = delete;
   ~DescriptorTable() { CloseAll(); }
@@ -72,6 +78,10 @@ class DescriptorTable {
   bool IsPlaced(int d) const;
   bool ForgetPlaced(int d);
 
+  // What the module's shared memory objects are charged to.
+  const std::shared_ptr<MemoryBudget>& shared_memory_budget() const {
+    return shared_memory_budget_;
+  }
   // What the module's bound sockets are made with (fixed at construction).
   const imc::BoundSocketOptions& bound_socket_options() const { return bound_socket_options_; }
   // The host directory that is the module's root (sel_ldr -m), or null: path calls then
@@ -91,6 +101,7 @@ class DescriptorTable {
   }
 
   const imc::BoundSocketOptions bound_socket_options_;
+  const std::shared_ptr<MemoryBudget> shared_memory_budget_;
   std::shared_ptr<const MountedDirectory> mounted_directory_;
   mutable std::mutex mu_;
   std::vector<DescriptorRef> slots_;  // Grows on demand up to kSize.

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "base/errno_status.h"
 #include "base/status_macros.h"
+#include "syscalls/descriptor_table.h"
 
 namespace syscalls {
 namespace {
@@ -109,7 +110,8 @@ absl::StatusOr<ReceivedImcMessage> MessageSocketDescriptor<Socket, kType>::Recei
   message.descriptors_truncated = received->descriptors_truncated;
   message.descriptors.reserve(received->descriptors.size());
   for (imc::IncomingDescriptor& incoming : received->descriptors) {
-    ASSIGN_OR_RETURN(DescriptorRef descriptor, FromIncoming(std::move(incoming)));
+    ASSIGN_OR_RETURN(DescriptorRef descriptor,
+                     FromIncoming(std::move(incoming), context.table->shared_memory_budget()));
     message.descriptors.push_back(std::move(descriptor));
   }
   return message;
@@ -382,7 +384,8 @@ absl::optional<imc::OutgoingDescriptor> HostIoDescriptor::ForTransfer() const {
   return imc::OutgoingDescriptor{imc::DescriptorKind::kHostIo, fd_.get(), access_};
 }
 
-absl::StatusOr<DescriptorRef> FromIncoming(imc::IncomingDescriptor incoming) {
+absl::StatusOr<DescriptorRef> FromIncoming(imc::IncomingDescriptor incoming,
+                                           const std::shared_ptr<MemoryBudget>& budget) {
   switch (incoming.kind) {
     case imc::DescriptorKind::kInvalid:
       return DescriptorRef();
@@ -394,7 +397,10 @@ absl::StatusOr<DescriptorRef> FromIncoming(imc::IncomingDescriptor incoming) {
           imc::DataOnlySocket::Adopt(std::move(incoming.fd))));
     case imc::DescriptorKind::kSharedMemory: {
       ASSIGN_OR_RETURN(imc::SharedMemory memory, imc::SharedMemory::FromFd(std::move(incoming.fd)));
-      return DescriptorRef(std::make_shared<SharedMemoryDescriptor>(std::move(memory)));
+      budget->Take(memory.size());
+      BudgetCharge charge(budget, memory.size());
+      return DescriptorRef(
+          std::make_shared<SharedMemoryDescriptor>(std::move(memory), std::move(charge)));
     }
     case imc::DescriptorKind::kHostIo: {
       // The access the sender granted, never more than the fd's open mode allows.

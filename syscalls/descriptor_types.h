@@ -14,6 +14,7 @@
 #include "imc/message_socket.h"
 #include "imc/shared_memory.h"
 #include "syscalls/descriptor.h"
+#include "syscalls/memory_budget.h"
 
 namespace syscalls {
 
@@ -87,8 +88,11 @@ class DataOnlySocketDescriptor final
 // imc_mem_obj_create: mmap, fstat; may travel.
 class SharedMemoryDescriptor final : public Descriptor {
  public:
-  explicit SharedMemoryDescriptor(imc::SharedMemory memory)
-      : Descriptor(DescriptorType::kSharedMemory), memory_(std::move(memory)) {}
+  // `charge`: the object's size, taken from the module's budget while this exists.
+  SharedMemoryDescriptor(imc::SharedMemory memory, BudgetCharge charge)
+      : Descriptor(DescriptorType::kSharedMemory),
+        memory_(std::move(memory)),
+        charge_(std::move(charge)) {}
 
   absl::StatusOr<nacl_abi_stat> Stat() const override;
   absl::optional<imc::OutgoingDescriptor> ForTransfer() const override;
@@ -96,6 +100,7 @@ class SharedMemoryDescriptor final : public Descriptor {
 
  private:
   imc::SharedMemory memory_;
+  BudgetCharge charge_;
 };
 
 // A host fd for plain I/O: stdio, `-h/-r/-w`; may travel, and takes its access along (a
@@ -175,7 +180,10 @@ class HostIoDescriptor final : public Descriptor {
 absl::StatusOr<nacl_abi_stat> HostFileStat(int fd);
 
 // Turns a received imc descriptor into a module descriptor (null for the invalid marker).
-absl::StatusOr<DescriptorRef> FromIncoming(imc::IncomingDescriptor incoming);
+// A received shared memory object is charged to `budget` (beyond its limit if need be: the
+// object exists already).
+absl::StatusOr<DescriptorRef> FromIncoming(imc::IncomingDescriptor incoming,
+                                           const std::shared_ptr<MemoryBudget>& budget);
 
 // Turns module descriptors (null: the invalid marker) into what imc sends. EIO if one may
 // not travel.

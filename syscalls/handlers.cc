@@ -321,9 +321,14 @@ int64_t SysImcMemObjCreate(const CallContext& context, const SyscallArgs& args) 
   const uint64_t size = args.arg[0];
   if (size == 0 || size % NACL_ABI_MAP_PAGESIZE != 0) return -NACL_ABI_EINVAL;
   if (size > kMaxSharedMemoryBytes) return -NACL_ABI_ENOMEM;
+  // The object counts against the module's memory limit for as long as it holds it.
+  const std::shared_ptr<MemoryBudget>& budget = context.table->shared_memory_budget();
+  if (!budget->TryTake(size)) return -NACL_ABI_ENOMEM;
+  BudgetCharge charge(budget, size);
   absl::StatusOr<imc::SharedMemory> memory = imc::SharedMemory::Create(size);
   if (!memory.ok()) return Errno(memory.status());
-  return context.table->Install(std::make_shared<SharedMemoryDescriptor>(*std::move(memory)));
+  return context.table->Install(
+      std::make_shared<SharedMemoryDescriptor>(*std::move(memory), std::move(charge)));
 }
 
 int64_t SysImcSocketPair(const CallContext& context, const SyscallArgs& args) {
