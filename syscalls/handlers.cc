@@ -307,8 +307,9 @@ int64_t SysImcRecvmsg(const CallContext& context, const SyscallArgs& args) {
 
 int64_t SysImcMemObjCreate(const CallContext& context, const SyscallArgs& args) {
   const uint64_t size = args.arg[0];
-  if (size == 0 || size % NACL_ABI_MAP_PAGESIZE != 0) return -NACL_ABI_EINVAL;
-  if (size > kMaxSharedMemoryBytes) return -NACL_ABI_ENOMEM;
+  if (size % NACL_ABI_MAP_PAGESIZE != 0) return -NACL_ABI_EINVAL;
+  // NaCl could not create an empty memory object and answered ENOMEM, as for one too large.
+  if (size == 0 || size > kMaxSharedMemoryBytes) return -NACL_ABI_ENOMEM;
   absl::StatusOr<imc::SharedMemory> memory = imc::SharedMemory::Create(size);
   if (!memory.ok()) return Errno(memory.status());
   return context.table->Install(std::make_shared<SharedMemoryDescriptor>(*std::move(memory)));
