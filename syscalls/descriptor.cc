@@ -76,7 +76,10 @@ absl::StatusOr<DescriptorRef> Descriptor::Connect(const CallContext&) {
 
 absl::StatusOr<size_t> Descriptor::SendMessage(const CallContext&, absl::Span<const uint8_t>,
                                                absl::Span<const DescriptorRef>, bool) {
-  return Unsupported(*this, "imc_sendmsg");
+  // NaCl's NaClSysImcSendmsg turns every failure of the descriptor's SendMsg but EAGAIN and
+  // EMSGSIZE into EIO, so sendmsg on a descriptor that is not a socket answers EIO there
+  // (recvmsg passes the EINVAL through).
+  return base::ErrnoStatus(EIO, absl::StrCat("imc_sendmsg on a ", DescriptorTypeName(type())));
 }
 
 absl::StatusOr<ReceivedImcMessage> Descriptor::ReceiveMessage(const CallContext&,

@@ -65,7 +65,7 @@ class Descriptor {
   // imc_connect. Default: EINVAL (not a SocketAddress).
   virtual absl::StatusOr<DescriptorRef> Connect(const CallContext& context);
   // imc_sendmsg of `data` and `descriptors` (null entries: the invalid marker). Returns the
-  // bytes sent. Default: EINVAL.
+  // bytes sent. Default: EIO (not a socket; NaCl's answer).
   virtual absl::StatusOr<size_t> SendMessage(const CallContext& context,
                                              absl::Span<const uint8_t> data,
                                              absl::Span<const DescriptorRef> descriptors,

@@ -319,8 +319,9 @@ int64_t SysImcRecvmsg(const CallContext& context, const SyscallArgs& args) {
 
 int64_t SysImcMemObjCreate(const CallContext& context, const SyscallArgs& args) {
   const uint64_t size = args.arg[0];
-  if (size == 0 || size % NACL_ABI_MAP_PAGESIZE != 0) return -NACL_ABI_EINVAL;
-  if (size > kMaxSharedMemoryBytes) return -NACL_ABI_ENOMEM;
+  if (size % NACL_ABI_MAP_PAGESIZE != 0) return -NACL_ABI_EINVAL;
+  // NaCl could not create an empty memory object and answered ENOMEM, as for one too large.
+  if (size == 0 || size > kMaxSharedMemoryBytes) return -NACL_ABI_ENOMEM;
   // The object counts against the module's memory limit for as long as it holds it.
   const std::shared_ptr<MemoryBudget>& budget = context.table->shared_memory_budget();
   if (!budget->TryTake(size)) return -NACL_ABI_ENOMEM;

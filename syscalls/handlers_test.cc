@@ -2,6 +2,7 @@
 // of ABI.md's error table, then the descriptor calls' semantics.
 #include "syscalls/handlers.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
@@ -113,6 +114,33 @@ TEST_F(HandlersTest, ReadWriteOnImcSocketIsEinval) {
     EXPECT_EQ(a().Call(NACL_sys_read, U(d), buffer, 8), -NACL_ABI_EINVAL);
     EXPECT_EQ(a().Call(NACL_sys_write, U(d), buffer, 8), -NACL_ABI_EINVAL);
   }
+}
+
+// Test that imc_sendmsg on a descriptor that is not a socket (BoundSocket, SocketAddress,
+// SharedMemory, HostIo) is EIO, as NaCl answers, with or without descriptors in the message,
+// and sends nothing; imc_recvmsg on one stays EINVAL (NaCl passes that through).
+TEST_F(HandlersTest, SendmsgOnNonSocketIsEioRecvmsgEinval) {
+  TestModule::Pair bound = a().MakeBoundSocket();
+  TestModule::Pair data_only = a().SocketPair();
+  const int shm = MemObj();
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  base::UniqueFd host_reader(fds[0]);
+  const int host_io = InstallHostIo(base::UniqueFd(fds[1]));
+  const int fds_before = base::CountOpenFds();
+  for (int d : {bound.first, bound.second, shm, host_io}) {
+    SCOPED_TRACE(d);
+    EXPECT_EQ(a().SendMsg(d, "x"), -NACL_ABI_EIO);
+    EXPECT_EQ(a().SendMsg(d, "x", {}, NACL_ABI_IMC_NONBLOCK), -NACL_ABI_EIO);
+    EXPECT_EQ(a().SendMsg(d, "x", {data_only.first}), -NACL_ABI_EIO);
+    EXPECT_EQ(a().RecvMsg(d).result, -NACL_ABI_EINVAL);
+  }
+  EXPECT_EQ(base::CountOpenFds(), fds_before);
+  // Nothing reached the HostIo descriptor's host fd.
+  char byte;
+  ASSERT_EQ(fcntl(host_reader.get(), F_SETFL, O_NONBLOCK), 0);
+  EXPECT_EQ(read(host_reader.get(), &byte, 1), -1);
+  EXPECT_EQ(errno, EAGAIN);
 }
 
 // Test that imc_sendmsg with an unreadable header is EFAULT, wholly or partly outside memory.
@@ -660,6 +688,16 @@ TEST_F(HandlersTest, MemObjCreate) {
   EXPECT_EQ(shm, 0);
   EXPECT_EQ(a().StatMode(shm) & NACL_ABI_S_IFMT, NACL_ABI_S_IFSHM);
   EXPECT_EQ(a().Call(NACL_sys_imc_mem_obj_create, uint64_t{1} << 62), -NACL_ABI_ENOMEM);
+}
+
+// Test that imc_mem_obj_create(0) is ENOMEM, as NaCl answers (it could not make an empty
+// memory object), and leaves no descriptor or fd behind.
+TEST_F(HandlersTest, MemObjCreateZeroIsEnomem) {
+  ASSERT_EQ(a().Call(NACL_sys_null), 0);  // Whatever the first call opens is not counted.
+  const int fds_before = base::CountOpenFds();
+  EXPECT_EQ(a().Call(NACL_sys_imc_mem_obj_create, 0), -NACL_ABI_ENOMEM);
+  EXPECT_EQ(a().table().OpenCount(), 0u);
+  EXPECT_EQ(base::CountOpenFds(), fds_before);
 }
 
 // Test that Linux mmap of shared memory places its memfd at the descriptor's number and lets

@@ -54,6 +54,15 @@ const ErrorCase kCases[] = {
     {"write_on_data_only_socket", "EINVAL"},
     {"read_on_bound_socket", "EINVAL"},
     {"write_on_socket_address", "EINVAL"},
+    // sendmsg on a descriptor that is not a socket: EIO (NaCl's answer); recvmsg on one:
+    // EINVAL (NaCl's too).
+    {"sendmsg_on_bound_socket", "EIO"},
+    {"sendmsg_on_socket_address", "EIO"},
+    {"sendmsg_on_shared_memory", "EIO"},
+    {"sendmsg_on_stdout", "EIO"},
+    {"sendmsg_on_stdout_with_descriptor", "EIO"},
+    {"recvmsg_on_bound_socket", "EINVAL"},
+    {"recvmsg_on_shared_memory", "EINVAL"},
     // Header, iov array, iov buffer or descv not readable / writable: EFAULT.
     {"sendmsg_header_null", "EFAULT"},
     {"sendmsg_header_unreadable", "EFAULT"},
@@ -121,6 +130,8 @@ const ErrorCase kCases[] = {
     // imc_mem_obj_create with a size not a multiple of 65536: EINVAL.
     {"mem_obj_create_65537", "EINVAL"},
     {"mem_obj_create_4096", "EINVAL"},
+    // imc_mem_obj_create(0): ENOMEM, as NaCl (it could not make an empty object).
+    {"mem_obj_create_0", "ENOMEM"},
     {"mem_obj_create_65536", "ok"},
     // dup2 to a negative number or >= 4096: EINVAL.
     {"dup2_negative", "EINVAL"},

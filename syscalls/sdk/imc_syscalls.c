@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <nacl/imc_syscalls.h>
 #include <nacl/syscalls.h>
+#include <sys/nacl_syscalls.h>
 
 static long Call(int number, long a0, long a1, long a2, long a3, long a4, long a5) {
   register long r10 __asm__("r10") = a3;
@@ -53,6 +54,7 @@ int imc_socketpair(int sock_pair[2]) {
 }
 
 int nacl_null(void) { return (int)Call(NACL_sys_null, 0, 0, 0, 0, 0, 0); }
+void null_syscall(void) { Call(NACL_sys_null, 0, 0, 0, 0, 0, 0); }
 int nacl_dup(int d) { return (int)Call(NACL_sys_dup, d, 0, 0, 0, 0, 0); }
 int nacl_dup2(int d, int new_d) { return (int)Call(NACL_sys_dup2, d, new_d, 0, 0, 0, 0); }
 int nacl_close(int d) { return (int)Call(NACL_sys_close, d, 0, 0, 0, 0, 0); }

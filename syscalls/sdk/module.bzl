@@ -41,12 +41,16 @@ _plain_module = rule(
 )
 
 def nacl_module(name, srcs, deps = [], copts = [], visibility = None, **kwargs):
-    """A module `name`.nexe from C/C++ `srcs`, linked statically with the SDK."""
+    """A module `name`.nexe from C/C++ `srcs`, linked statically with the SDK.
+
+    C sources are compiled with _GNU_SOURCE defined, as by tools/nacl-cc.
+    """
     native.cc_binary(
         name = name + "_binary",
         srcs = srcs,
         deps = deps + ["//syscalls/sdk"],
-        copts = copts,
+        # As tools/nacl-cc: C is compiled with _GNU_SOURCE defined (see nacl/gnu_source.h).
+        copts = ["-include", "nacl/gnu_source.h"] + copts,
         linkopts = ["-static", "-pthread"],
         tags = ["manual"],
         visibility = ["//visibility:private"],

@@ -117,6 +117,22 @@ static void WrongDescriptorTypes(void) {
   EXPECT_ERRNO("write_on_data_only_socket", NACL_ABI_EINVAL, nacl_write(data_only[0], "x", 1));
   EXPECT_ERRNO("read_on_bound_socket", NACL_ABI_EINVAL, nacl_read(bound[0], buffer, 1));
   EXPECT_ERRNO("write_on_socket_address", NACL_ABI_EINVAL, nacl_write(bound[1], "x", 1));
+  /* sendmsg on a descriptor that is not a socket: EIO, as NaCl (which turns every failure of
+   * the descriptor's send into EIO); recvmsg on one: EINVAL, as NaCl. */
+  int memory = imc_mem_obj_create(NACL_ABI_MAP_PAGESIZE);
+  if (memory < 0) Fail("imc_mem_obj_create");
+  EXPECT_ERRNO("sendmsg_on_bound_socket", NACL_ABI_EIO, Send(bound[0], "x", 1, NULL, 0, 0));
+  EXPECT_ERRNO("sendmsg_on_socket_address", NACL_ABI_EIO, Send(bound[1], "x", 1, NULL, 0, 0));
+  EXPECT_ERRNO("sendmsg_on_shared_memory", NACL_ABI_EIO, Send(memory, "x", 1, NULL, 0, 0));
+  EXPECT_ERRNO("sendmsg_on_stdout", NACL_ABI_EIO, Send(1, "x", 1, NULL, 0, 0));
+  EXPECT_ERRNO("sendmsg_on_stdout_with_descriptor", NACL_ABI_EIO,
+               Send(1, "x", 1, &data_only[0], 1, 0));
+  struct NaClAbiNaClImcMsgHdr header;
+  EXPECT_ERRNO("recvmsg_on_bound_socket", NACL_ABI_EINVAL,
+               Receive(bound[0], buffer, sizeof(buffer), 0, &header, NULL, 0));
+  EXPECT_ERRNO("recvmsg_on_shared_memory", NACL_ABI_EINVAL,
+               Receive(memory, buffer, sizeof(buffer), 0, &header, NULL, 0));
+  close(memory);
   close(bound[0]);
   close(bound[1]);
   close(pair[0]);
@@ -409,6 +425,7 @@ static void Truncation(void) {
 static void SharedMemoryAndTable(void) {
   EXPECT_ERRNO("mem_obj_create_65537", NACL_ABI_EINVAL, imc_mem_obj_create(65537));
   EXPECT_ERRNO("mem_obj_create_4096", NACL_ABI_EINVAL, imc_mem_obj_create(4096));
+  EXPECT_ERRNO("mem_obj_create_0", NACL_ABI_ENOMEM, imc_mem_obj_create(0));
   int memory = imc_mem_obj_create(NACL_ABI_MAP_PAGESIZE);
   ReportCase("mem_obj_create_65536", "ok", memory >= 0 ? "ok" : ErrnoName(errno));
   close(memory);

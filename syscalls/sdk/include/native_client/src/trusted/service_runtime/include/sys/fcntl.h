@@ -1,0 +1,34 @@
+/*
+ * Native Client's sys/fcntl.h: open flags and the fcntl requests the loader serves, with
+ * Linux's values (a module's libc passes them through unchanged; see docs/abi.md, "Files").
+ */
+#ifndef NATIVE_CLIENT_SERVICE_RUNTIME_INCLUDE_SYS_FCNTL_H_
+#define NATIVE_CLIENT_SERVICE_RUNTIME_INCLUDE_SYS_FCNTL_H_
+
+#define NACL_ABI_O_ACCMODE 0003
+#define NACL_ABI_O_RDONLY 00
+#define NACL_ABI_O_WRONLY 01
+#define NACL_ABI_O_RDWR 02
+#define NACL_ABI_O_CREAT 0100
+#define NACL_ABI_O_EXCL 0200
+#define NACL_ABI_O_NOCTTY 0400
+#define NACL_ABI_O_TRUNC 01000
+#define NACL_ABI_O_APPEND 02000
+#define NACL_ABI_O_NONBLOCK 04000
+#define NACL_ABI_O_NDELAY NACL_ABI_O_NONBLOCK
+#define NACL_ABI_O_DSYNC 010000
+#define NACL_ABI_O_SYNC 04010000
+#define NACL_ABI_O_FSYNC NACL_ABI_O_SYNC
+#define NACL_ABI_O_DIRECTORY 0200000
+#define NACL_ABI_O_NOFOLLOW 0400000
+#define NACL_ABI_O_CLOEXEC 02000000
+
+#define NACL_ABI_F_DUPFD 0
+#define NACL_ABI_F_GETFD 1
+#define NACL_ABI_F_SETFD 2
+#define NACL_ABI_F_GETFL 3
+#define NACL_ABI_F_SETFL 4
+#define NACL_ABI_F_DUPFD_CLOEXEC 1030
+#define NACL_ABI_FD_CLOEXEC 1
+
+#endif /* NATIVE_CLIENT_SERVICE_RUNTIME_INCLUDE_SYS_FCNTL_H_ */
