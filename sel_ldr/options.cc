@@ -1,11 +1,17 @@
 #include "sel_ldr/options.h"
 
+#include <getopt.h>
 #include <stdlib.h>
+
+#include <string>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "base/status_macros.h"
 #include "imc/bound_socket.h"
 #include "syscalls/nacl_abi.h"
 
@@ -14,9 +20,19 @@ namespace {
 
 absl::Status Usage(absl::string_view message) { return absl::InvalidArgumentError(message); }
 
+// getopt_long's codes for the options without a letter (above any char).
+enum LongOnly : int {
+  kMemoryLimit = 256,
+  kMaxPendingConnections,
+  kMaxThreads,
+  kHelp,
+  kVersion,
+};
+
+// One row per option; getopt's optstring and long options are both made from it.
 struct FlagSpec {
-  char letter;            // 0 if long only.
-  const char* long_name;  // Without the leading "--".
+  int code;               // The letter, or a LongOnly code.
+  const char* long_name;  // Without the leading "--"; nullptr if letter only.
   bool takes_value;
 };
 
@@ -32,12 +48,12 @@ constexpr FlagSpec kFlags[] = {
     {'v', "verbose", false},
     {'q', "quiet", false},
     {'f', "file", true},
-    {0, "memory-limit", true},
-    {0, "help", false},
-    {0, "version", false},
-    {0, "max-pending-connections", true},
-    {0, "max-threads", true},
     {'m', "mount", true},
+    {kMemoryLimit, "memory-limit", true},
+    {kMaxPendingConnections, "max-pending-connections", true},
+    {kMaxThreads, "max-threads", true},
+    {kHelp, "help", false},
+    {kVersion, "version", false},
     // Native Client's other flags (see LoaderUsage): accepted where meaningless here,
     // refused with the reason where honouring them silently would mislead.
     {'B', nullptr, true},
@@ -50,6 +66,82 @@ constexpr FlagSpec kFlags[] = {
     {'g', nullptr, false},
     {'s', nullptr, false},
 };
+
+bool IsLetter(int code) { return code > 0 && code < 256; }
+
+// "+": stop at the first non-option (the module path), so the module's own arguments are
+// never taken for ours. ":": report a missing value as ':' rather than '?', and print
+// nothing (opterr is cleared as well): the messages are ours.
+std::string OptString() {
+  std::string optstring = "+:";
+  for (const FlagSpec& f : kFlags) {
+    if (!IsLetter(f.code)) continue;
+    optstring.push_back(static_cast<char>(f.code));
+    if (f.takes_value) optstring.push_back(':');
+  }
+  return optstring;
+}
+
+std::vector<option> LongOptions() {
+  std::vector<option> options;
+  for (const FlagSpec& f : kFlags) {
+    if (f.long_name == nullptr) continue;
+    options.push_back(
+        {f.long_name, f.takes_value ? required_argument : no_argument, nullptr, f.code});
+  }
+  options.push_back({nullptr, 0, nullptr, 0});
+  return options;
+}
+
+// The option as the user wrote it, for messages: "-h" or "--host-fd" (the full name, also
+// for an abbreviation, which getopt_long accepts when it is unambiguous).
+std::string Written(const FlagSpec& spec, absl::string_view element) {
+  if (absl::StartsWith(element, "--") && spec.long_name != nullptr) {
+    return absl::StrCat("--", spec.long_name);
+  }
+  return std::string{'-', static_cast<char>(spec.code)};
+}
+
+const FlagSpec* FindFlag(int code) {
+  for (const FlagSpec& f : kFlags) {
+    if (f.code == code) return &f;
+  }
+  return nullptr;
+}
+
+// The message for getopt_long's '?' (unknown option, or a value given to one that takes
+// none) and ':' (no value), naming the argument. `element` is the argv element the option
+// was in.
+absl::Status GetoptError(int result, absl::string_view element) {
+  const bool is_long = absl::StartsWith(element, "--");
+  absl::string_view long_name = element;
+  if (is_long) long_name = long_name.substr(0, long_name.find('='));
+  const FlagSpec* spec = optopt != 0 ? FindFlag(optopt) : nullptr;
+  if (result == ':') {
+    std::string written = spec != nullptr ? Written(*spec, element) : std::string(element);
+    return Usage(absl::StrCat(written, " needs a value"));
+  }
+  if (is_long && spec != nullptr) {  // Known, so the fault is its value.
+    return Usage(absl::StrCat(Written(*spec, element), " takes no value"));
+  }
+  if (is_long) {
+    // optopt is 0 for both an unknown and an ambiguous abbreviation: tell them apart.
+    std::vector<std::string> candidates;
+    for (const FlagSpec& f : kFlags) {
+      if (f.long_name != nullptr && absl::StartsWith(absl::StrCat("--", f.long_name), long_name)) {
+        candidates.push_back(absl::StrCat("--", f.long_name));
+      }
+    }
+    if (candidates.size() > 1) {
+      return Usage(
+          absl::StrCat("ambiguous option ", long_name, " (", absl::StrJoin(candidates, ", "), ")"));
+    }
+    return Usage(absl::StrCat("unknown option ", long_name));
+  }
+  const std::string letter = {'-', static_cast<char>(optopt)};
+  if (element == letter) return Usage(absl::StrCat("unknown option ", letter));
+  return Usage(absl::StrCat("unknown option ", letter, " in ", element));
+}
 
 absl::Status ParseGrant(const std::string& flag, const std::string& value,
                         GrantedDescriptor::Kind kind, LoaderOptions* options) {
@@ -75,9 +167,57 @@ absl::Status ParseGrant(const std::string& flag, const std::string& value,
   return absl::OkStatus();
 }
 
+// The options that have no letter.
+absl::Status ApplyLongOnly(int code, const std::string& written, const std::string& value,
+                           LoaderOptions* options) {
+  switch (code) {
+    case kMemoryLimit: {
+      uint64_t bytes = 0;
+      uint64_t scale = 1;
+      std::string number = value;
+      if (!number.empty() && (number.back() == 'M' || number.back() == 'G')) {
+        scale = number.back() == 'M' ? (uint64_t{1} << 20) : (uint64_t{1} << 30);
+        number.pop_back();
+      }
+      if (!absl::SimpleAtoi(number, &bytes) || bytes == 0 || bytes > (UINT64_MAX / scale)) {
+        return Usage(
+            absl::StrCat(written, " ", value, ": expected bytes, or a number with M or G"));
+      }
+      options->address_space_limit = bytes * scale;
+      return absl::OkStatus();
+    }
+    case kMaxPendingConnections: {
+      int count = 0;
+      if (!absl::SimpleAtoi(value, &count) || count < 1 || count > imc::kMaxPendingLimit) {
+        return Usage(absl::StrCat(written, " ", value, ": expected a number of requests in 1..",
+                                  imc::kMaxPendingLimit));
+      }
+      options->max_pending_connections = count;
+      return absl::OkStatus();
+    }
+    case kMaxThreads: {
+      int count = 0;
+      if (!absl::SimpleAtoi(value, &count) || count < 1 || count > kMaxThreadsLimit) {
+        return Usage(absl::StrCat(written, " ", value, ": expected a number of threads in 1..",
+                                  kMaxThreadsLimit));
+      }
+      options->max_threads = count;
+      return absl::OkStatus();
+    }
+    case kHelp:
+      options->help = true;
+      return absl::OkStatus();
+    case kVersion:
+      options->version = true;
+      return absl::OkStatus();
+    default:
+      return Usage(absl::StrCat("unknown option ", written));
+  }
+}
+
 absl::Status Apply(const FlagSpec& spec, const std::string& written, const std::string& value,
                    LoaderOptions* options) {
-  switch (spec.letter) {
+  switch (spec.code) {
     case 'h':
       return ParseGrant(written, value, GrantedDescriptor::Kind::kReadWrite, options);
     case 'r':
@@ -173,98 +313,11 @@ absl::Status Apply(const FlagSpec& spec, const std::string& written, const std::
     default:
       break;
   }
-  absl::string_view name = spec.long_name != nullptr ? spec.long_name : "";
-  if (name == "memory-limit") {
-    uint64_t bytes = 0;
-    uint64_t scale = 1;
-    std::string number = value;
-    if (!number.empty() && (number.back() == 'M' || number.back() == 'G')) {
-      scale = number.back() == 'M' ? (uint64_t{1} << 20) : (uint64_t{1} << 30);
-      number.pop_back();
-    }
-    if (!absl::SimpleAtoi(number, &bytes) || bytes == 0 || bytes > (UINT64_MAX / scale)) {
-      return Usage(absl::StrCat(written, " ", value, ": expected bytes, or a number with M or G"));
-    }
-    options->address_space_limit = bytes * scale;
-  } else if (name == "max-pending-connections") {
-    int count = 0;
-    if (!absl::SimpleAtoi(value, &count) || count < 1 || count > imc::kMaxPendingLimit) {
-      return Usage(absl::StrCat(written, " ", value, ": expected a number of requests in 1..",
-                                imc::kMaxPendingLimit));
-    }
-    options->max_pending_connections = count;
-  } else if (name == "max-threads") {
-    int count = 0;
-    if (!absl::SimpleAtoi(value, &count) || count < 1 || count > kMaxThreadsLimit) {
-      return Usage(absl::StrCat(written, " ", value, ": expected a number of threads in 1..",
-                                kMaxThreadsLimit));
-    }
-    options->max_threads = count;
-  } else if (name == "help") {
-    options->help = true;
-  } else if (name == "version") {
-    options->version = true;
-  }
-  return absl::OkStatus();
+  return ApplyLongOnly(spec.code, written, value, options);
 }
 
-}  // namespace
-
-absl::StatusOr<LoaderOptions> ParseLoaderOptions(const std::vector<std::string>& argv) {
-  LoaderOptions options;
-  size_t i = 1;
-  for (; i < argv.size(); ++i) {
-    const std::string& arg = argv[i];
-    if (arg == "--") {
-      ++i;
-      break;
-    }
-    if (arg.size() < 2 || arg[0] != '-') break;  // The module path.
-    const FlagSpec* spec = nullptr;
-    std::string value;
-    bool has_value = false;
-    std::string written;
-    if (arg[1] == '-') {
-      std::string name = arg.substr(2);
-      size_t eq = name.find('=');
-      if (eq != std::string::npos) {
-        value = name.substr(eq + 1);
-        name = name.substr(0, eq);
-        has_value = true;
-      }
-      for (const FlagSpec& f : kFlags) {
-        if (f.long_name != nullptr && name == f.long_name) spec = &f;
-      }
-      written = "--" + name;
-      if (spec == nullptr) return Usage(absl::StrCat("unknown option ", written));
-      if (!spec->takes_value && has_value) {
-        return Usage(absl::StrCat(written, " takes no value"));
-      }
-    } else {
-      for (const FlagSpec& f : kFlags) {
-        if (f.letter != 0 && arg[1] == f.letter) spec = &f;
-      }
-      written = arg.substr(0, 2);
-      if (spec == nullptr) return Usage(absl::StrCat("unknown option ", written));
-      if (arg.size() > 2) {
-        if (!spec->takes_value) return Usage(absl::StrCat("unknown option ", arg));
-        value = arg.substr(2);
-        has_value = true;
-      }
-    }
-    if (spec->takes_value && !has_value) {
-      if (i + 1 >= argv.size()) return Usage(absl::StrCat(written, " needs a value"));
-      value = argv[++i];
-    }
-    absl::Status applied = Apply(*spec, written, value, &options);
-    if (!applied.ok()) return applied;
-  }
-  if (options.help || options.version) return options;
-  if (options.module_path.empty()) {
-    if (i >= argv.size()) return Usage("no module given");
-    options.module_path = argv[i++];
-  }
-  options.module_args.assign(argv.begin() + static_cast<ptrdiff_t>(i), argv.end());
+// Checks the grants against each other, once all are known.
+absl::Status CheckGrants(const LoaderOptions& options) {
   if (options.bootstrap_fd.has_value()) {
     for (const GrantedDescriptor& d : options.descriptors) {
       if (d.module_descriptor == 3 || d.module_descriptor == 4) {
@@ -288,12 +341,58 @@ absl::StatusOr<LoaderOptions> ParseLoaderOptions(const std::vector<std::string>&
       }
     }
   }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<LoaderOptions> ParseLoaderOptions(const std::vector<std::string>& argv) {
+  LoaderOptions options;
+  // getopt_long wants mutable strings; with "+" it does not permute them.
+  std::vector<std::string> storage = argv;
+  std::vector<char*> args;
+  for (std::string& arg : storage) args.push_back(arg.data());
+  args.push_back(nullptr);
+  const int argc = static_cast<int>(storage.size());
+  const std::string optstring = OptString();
+  const std::vector<option> long_options = LongOptions();
+  // getopt's state is global: 0 makes glibc start over (a new argv, no half-read "-vq"),
+  // so that the parser can run more than once in a process.
+  optind = 0;
+  opterr = 0;
+  while (true) {
+    // The element the next option is in: getopt_long reads options from argv[optind] on
+    // (and optind is 1 when it starts over).
+    const int element_index = optind == 0 ? 1 : optind;
+    const int code =
+        getopt_long(argc, args.data(), optstring.c_str(), long_options.data(), nullptr);
+    if (code == -1) break;
+    const absl::string_view element =
+        element_index < argc ? absl::string_view(storage[element_index]) : absl::string_view();
+    if (code == '?' || code == ':') return GetoptError(code, element);
+    const FlagSpec* spec = FindFlag(code);
+    if (spec == nullptr) return Usage(absl::StrCat("unknown option ", element));
+    const std::string value = spec->takes_value && optarg != nullptr ? optarg : "";
+    absl::Status applied = Apply(*spec, Written(*spec, element), value, &options);
+    if (!applied.ok()) return applied;
+  }
+  size_t i = static_cast<size_t>(optind);
+  if (options.help || options.version) return options;
+  if (options.module_path.empty()) {
+    if (i >= argv.size()) return Usage("no module given");
+    options.module_path = argv[i++];
+  }
+  options.module_args.assign(argv.begin() + static_cast<ptrdiff_t>(i), argv.end());
+  RETURN_IF_ERROR(CheckGrants(options));
   return options;
 }
 
 std::string LoaderUsage() {
   return R"(Usage: sel_ldr [options] [--] module.nexe [args...]
        sel_ldr [options] -f module.nexe [args...]
+
+Options end at the module path (or "--"): what follows is the module's. Letters combine
+(-vq, -vv); a long option takes its value as --name VALUE or --name=VALUE.
 
 Runs an untrusted module (a static x86-64 ELF program) in a sandbox. The module can reach
 only the descriptors it is given; it talks to the world through IMC.

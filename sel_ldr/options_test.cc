@@ -197,7 +197,11 @@ TEST(OptionsTest, ShapeErrors) {
   ExpectUsageError({"--bogus", "m"}, {"unknown option --bogus"});
   ExpectUsageError({"--bogus=1", "m"}, {"unknown option --bogus"});
   ExpectUsageError({"-Z", "m"}, {"unknown option -Z"});
-  ExpectUsageError({"-qx", "m"}, {"unknown option -qx"});
+  ExpectUsageError({"-qx", "m"}, {"unknown option -x in -qx"});
+  ExpectUsageError({"-xq", "m"}, {"unknown option -x in -xq"});
+  ExpectUsageError({"-vh"}, {"-h needs a value"});
+  ExpectUsageError({"--max=5", "m"},
+                   {"ambiguous option --max", "--max-pending-connections", "--max-threads"});
   ExpectUsageError({"-h"}, {"-h needs a value"});
   ExpectUsageError({"--env"}, {"--env needs a value"});
   ExpectUsageError({"--help=1"}, {"--help takes no value"});
@@ -212,6 +216,99 @@ TEST(OptionsTest, EnvWithoutValueSetsEmpty) {
   EXPECT_EQ(options->environment[0], std::make_pair(std::string("NAME"), std::string()));
   EXPECT_EQ(options->environment[1], std::make_pair(std::string("A"), std::string("b=c")));
   EXPECT_FALSE(ParseLoaderOptions({"sel_ldr", "-E", "=x", "m.nexe"}).ok());
+}
+
+// Test that -vv counts twice, as --help's "repeat for more detail" says, and that short flags
+// combine (-vq), also with a value attached to the last (-qh5:9).
+TEST(OptionsTest, CombinedShortFlags) {
+  absl::StatusOr<LoaderOptions> parsed = Parse({"-vv", "-v", "m"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->verbosity, 3);
+  parsed = Parse({"-vq", "m"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->verbosity, 1);
+  EXPECT_TRUE(parsed->quiet);
+  parsed = Parse({"-qh5:9", "-vw", "6:1", "m"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(parsed->quiet);
+  EXPECT_EQ(parsed->verbosity, 1);
+  ASSERT_EQ(parsed->descriptors.size(), 2u);
+  EXPECT_EQ(parsed->descriptors[0].flag, "-h 5:9");
+  EXPECT_EQ(parsed->descriptors[1].flag, "-w 6:1");
+}
+
+// Test that every long option with a value takes it both as --name=value and as --name value,
+// and that messages name the option by its long name either way.
+TEST(OptionsTest, LongOptionsWithEquals) {
+  absl::StatusOr<LoaderOptions> parsed =
+      Parse({"--memory-limit=1G", "--max-threads=7", "--max-pending-connections", "9",
+             "--mount=/tmp:ro", "--env", "A=1", "--file=m.nexe", "arg"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->address_space_limit, uint64_t{1} << 30);
+  EXPECT_EQ(parsed->max_threads, 7);
+  EXPECT_EQ(parsed->max_pending_connections, 9);
+  ASSERT_TRUE(parsed->mount.has_value());
+  EXPECT_EQ(parsed->mount->directory, "/tmp");
+  EXPECT_TRUE(parsed->mount->read_only);
+  EXPECT_THAT(parsed->environment, ElementsAre(Pair("A", "1")));
+  EXPECT_EQ(parsed->module_path, "m.nexe");
+  EXPECT_THAT(parsed->module_args, ElementsAre("arg"));
+  ExpectUsageError({"--max-threads=0", "m"}, {"--max-threads 0"});
+  ExpectUsageError({"--host-fd=5", "m"}, {"--host-fd 5", "d:D"});
+  ExpectUsageError({"--bootstrap-fd=-1", "m"}, {"--bootstrap-fd -1", "no global service"});
+}
+
+// Test that after the module path every argument is the module's, even one that is one of
+// our flags or starts with '-', and that "--" lets a module be named "-x".
+TEST(OptionsTest, ModuleArgumentsThatLookLikeFlags) {
+  absl::StatusOr<LoaderOptions> parsed = Parse({"-v", "m.nexe", "-x", "-vv", "--", "-h"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->verbosity, 1);
+  EXPECT_EQ(parsed->module_path, "m.nexe");
+  EXPECT_THAT(parsed->module_args, ElementsAre("-x", "-vv", "--", "-h"));
+  EXPECT_TRUE(parsed->descriptors.empty());
+  parsed = Parse({"-q", "--", "-x", "-v"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->module_path, "-x");
+  EXPECT_THAT(parsed->module_args, ElementsAre("-v"));
+  EXPECT_EQ(parsed->verbosity, 0);
+  ExpectUsageError({"-x"}, {"unknown option -x"});
+  // A lone "-" is a module path (as a file named "-"), not an option.
+  parsed = Parse({"-", "a"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->module_path, "-");
+}
+
+// Test that the parser starts over on each call (getopt's state is global): a parse that
+// stopped inside "-vq" or failed half-way does not leak into the next.
+TEST(OptionsTest, ParsesRepeatedly) {
+  ExpectUsageError({"-vZ", "m"}, {"unknown option -Z"});
+  ExpectUsageError({"-h", "1:2", "-vq", "--bogus"}, {"--bogus"});
+  for (int round = 0; round < 3; ++round) {
+    absl::StatusOr<LoaderOptions> parsed = Parse({"-vv", "m.nexe", "a"});
+    ASSERT_TRUE(parsed.ok()) << parsed.status();
+    EXPECT_EQ(parsed->verbosity, 2);
+    EXPECT_EQ(parsed->module_path, "m.nexe");
+    EXPECT_THAT(parsed->module_args, ElementsAre("a"));
+  }
+  absl::StatusOr<LoaderOptions> parsed = Parse({"m2.nexe"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->verbosity, 0);
+  EXPECT_EQ(parsed->module_path, "m2.nexe");
+}
+
+// Test that -h is NaCl's host-fd grant, never help, and --help is help.
+TEST(OptionsTest, DashHIsHostFdAndDashDashHelpIsHelp) {
+  absl::StatusOr<LoaderOptions> parsed = Parse({"-h", "5:9", "m"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_FALSE(parsed->help);
+  EXPECT_EQ(parsed->descriptors.size(), 1u);
+  parsed = Parse({"--help"});
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(parsed->help);
+  parsed = Parse({"--he"});  // An unambiguous abbreviation, as getopt_long allows.
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_TRUE(parsed->help);
 }
 
 // Test that NaCl's flags that mean nothing here are accepted and leave the module to run.

@@ -104,6 +104,15 @@ TEST_F(ProgramsTest, PollLoopOverChannelsAndPipes) { ExpectSameOutput("poll_loop
 // natively.
 TEST_F(ProgramsTest, IostreamsAndThreads) { ExpectSameOutput("iostream_threads", false); }
 
+// Test that alarm, setitimer, POSIX timers (to the process, to a thread, on a new thread),
+// sigsuspend, sigtimedwait, pause, nanosleep, clock_nanosleep, getrusage, times, sysconf and
+// pthread_setname_np behave as natively.
+TEST_F(ProgramsTest, TimersAndUsage) { ExpectSameOutput("timers", false); }
+
+// Test that a C++ program using std::chrono, sleep_for, condition_variable::wait_for,
+// std::async and futures behaves as natively.
+TEST_F(ProgramsTest, ChronoAndAsync) { ExpectSameOutput("chrono_async", false); }
+
 // Test that in a module a poll blocked in one thread does not hold up another thread's calls,
 // and that closing the descriptor it waits on ends it with POLLNVAL.
 TEST_F(ProgramsTest, BlockedPollAndClose) {
