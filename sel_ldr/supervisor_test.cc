@@ -19,6 +19,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -184,9 +185,14 @@ class SupervisorTest : public ::testing::Test {
     if (supervisor_ != nullptr) Stop().IgnoreError();
   }
 
-  // Forks the module process, sleeping with `threads` threads, and runs a supervisor for it
-  // with a fake listener.
+  // Forks the module process, sleeping with `threads` threads (or more: a sanitizer's
+  // runtime may add its own), and runs a supervisor for it with a fake listener.
   void Start(SupervisorOptions options = {}, int threads = 1) {
+    ForkModule(threads);
+    Serve(options);
+  }
+
+  void ForkModule(int threads) {
     int ready[2];
     ASSERT_EQ(pipe2(ready, O_CLOEXEC), 0);
     const pid_t pid = fork();
@@ -209,16 +215,29 @@ class SupervisorTest : public ::testing::Test {
     pid_ = pid;
     pidfd_ = base::UniqueFd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
     ASSERT_TRUE(pidfd_.valid());
+  }
 
+  void Serve(SupervisorOptions options) {
     SandboxedModule module;
-    module.pid = pid;
-    module.pidfd = base::UniqueFd(static_cast<int>(syscall(SYS_pidfd_open, pid, 0)));
+    module.pid = pid_;
+    module.pidfd = base::UniqueFd(static_cast<int>(syscall(SYS_pidfd_open, pid_, 0)));
     module.exec_fd = kExecFd;
     auto listener = std::make_unique<FakeListener>();
     listener_ = listener.get();
     supervisor_ =
         std::make_unique<Supervisor>(std::move(module), std::move(listener), &table_, options);
     runner_ = std::thread([this] { outcome_ = supervisor_->Run(); });
+  }
+
+  // The module process's threads now.
+  int ModuleThreads() {
+    int threads = 0;
+    std::string path = "/proc/" + std::to_string(pid_) + "/task";
+    for (const auto& entry : std::filesystem::directory_iterator(path)) {
+      (void)entry;
+      ++threads;
+    }
+    return threads;
   }
 
   uint64_t Call(uint64_t nr, std::vector<uint64_t> args = {}) {
@@ -346,6 +365,11 @@ TEST_F(SupervisorTest, ModuleExitCancelsBlockedCalls) {
 // (no fd for its eventfd), is answered EMFILE instead of blocking the receiver, and that
 // serving goes on.
 TEST_F(SupervisorTest, FailingWorkerStartAnswersEmfile) {
+#ifdef __SANITIZE_ADDRESS__
+  // UBSan's vptr check (part of the asan config) probes memory through a pipe, which it
+  // cannot make while the fd limit is spent, and then reports the supervisor's log stream.
+  GTEST_SKIP() << "needs a spent fd limit, which the sanitizer's own checks cannot bear";
+#endif
   Start();
   StartModule();
   int bound, address;
@@ -388,27 +412,32 @@ TEST_F(SupervisorTest, ThreadCloneAtTheLimitIsEagain) {
   ExpectKilled(Stop());
 }
 
-// Test that the budget counts clones and exits: with two threads of two, a clone is EAGAIN;
-// after one thread's exit, a clone is let through.
+// Test that the budget counts clones and exits: with as many threads as the budget allows,
+// a clone is EAGAIN; after one thread's exit, a clone is let through.
 TEST_F(SupervisorTest, ThreadBudgetCountsClonesAndExits) {
+  ForkModule(/*threads=*/2);
   SupervisorOptions options;
-  options.max_threads = 2;
-  Start(options, /*threads=*/2);
+  options.max_threads = ModuleThreads();
+  Serve(options);
   StartModule();
-  // The supervisor counts the main thread; the second one is the clone it lets through.
-  absl::optional<Answer> first = listener_->Await(Call(SYS_clone, {kThreadCloneFlags}));
-  ASSERT_TRUE(first.has_value());
-  EXPECT_EQ(first->kind, Answer::Kind::kContinue);
-  absl::optional<Answer> second = listener_->Await(Call(SYS_clone, {kThreadCloneFlags}));
-  ASSERT_TRUE(second.has_value());
-  EXPECT_EQ(second->kind, Answer::Kind::kErrno);
-  EXPECT_EQ(second->value, EAGAIN);
+  // The supervisor counts the main thread and each clone it lets through, and takes the
+  // count from /proc when the budget looks spent: clones fill the budget, then are EAGAIN.
+  int continued = 0;
+  absl::optional<Answer> clone;
+  do {
+    clone = listener_->Await(Call(SYS_clone, {kThreadCloneFlags}));
+    ASSERT_TRUE(clone.has_value());
+    if (clone->kind == Answer::Kind::kContinue) ++continued;
+  } while (clone->kind == Answer::Kind::kContinue && continued < options.max_threads);
+  EXPECT_EQ(continued, options.max_threads - 1);
+  EXPECT_EQ(clone->kind, Answer::Kind::kErrno);
+  EXPECT_EQ(clone->value, EAGAIN);
   absl::optional<Answer> exit = listener_->Await(Call(SYS_exit, {0}));
   ASSERT_TRUE(exit.has_value());
   EXPECT_EQ(exit->kind, Answer::Kind::kContinue);
-  absl::optional<Answer> third = listener_->Await(Call(SYS_clone, {kThreadCloneFlags}));
-  ASSERT_TRUE(third.has_value());
-  EXPECT_EQ(third->kind, Answer::Kind::kContinue);
+  clone = listener_->Await(Call(SYS_clone, {kThreadCloneFlags}));
+  ASSERT_TRUE(clone.has_value());
+  EXPECT_EQ(clone->kind, Answer::Kind::kContinue);
   ExpectKilled(Stop());
 }
 
