@@ -20,6 +20,7 @@
 #include "imc/message_socket.h"
 #include "sel_ldr/module_file.h"
 #include "sel_ldr/sandbox.h"
+#include "sel_ldr/seccomp_unotify.h"
 #include "sel_ldr/supervisor.h"
 #include "syscalls/descriptor_table.h"
 #include "syscalls/descriptor_types.h"
@@ -247,7 +248,13 @@ int RunLoader(const LoaderOptions& options) {
   SupervisorOptions supervisor_options;
   supervisor_options.trace = options.verbosity >= 1;
   supervisor_options.max_threads = options.max_threads;
-  Supervisor supervisor(*std::move(child), &table, supervisor_options);
+  absl::StatusOr<std::unique_ptr<SeccompUnotify>> listener =
+      SeccompUnotify::Create(std::move(child->listener));
+  if (!listener.ok()) {
+    LOG(ERROR) << "cannot serve the sandbox: " << listener.status().message();
+    return kExitSandboxFailed;
+  }
+  Supervisor supervisor(*std::move(child), *std::move(listener), &table, supervisor_options);
   absl::StatusOr<ModuleOutcome> outcome = supervisor.Run();
   if (!outcome.ok()) {
     LOG(ERROR) << "supervisor failed: " << outcome.status().message();

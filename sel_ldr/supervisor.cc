@@ -7,7 +7,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -40,12 +39,6 @@ constexpr size_t kWorkerStackBytes = 256 * 1024;
 
 void IgnoreSignal(int) {}
 
-// True once no module task can raise another notification: the listener hangs up.
-bool ListenerOrphaned(int listener) {
-  struct pollfd pfd = {listener, POLLIN, 0};
-  return poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLHUP) != 0;
-}
-
 int IntArg(uint64_t value) { return static_cast<int>(static_cast<uint32_t>(value)); }
 
 }  // namespace
@@ -57,9 +50,10 @@ struct Supervisor::Worker {
   pthread_t thread;
 };
 
-Supervisor::Supervisor(SandboxedModule module, syscalls::DescriptorTable* table,
-                       SupervisorOptions options)
+Supervisor::Supervisor(SandboxedModule module, std::unique_ptr<SeccompListener> listener,
+                       syscalls::DescriptorTable* table, SupervisorOptions options)
     : module_(std::move(module)),
+      listener_(std::move(listener)),
       memory_(module_.pid),
       table_(table),
       options_(options),
@@ -83,8 +77,7 @@ absl::StatusOr<ModuleOutcome> Supervisor::Run() {
   }
   // A module that closes a pipe we write to must not kill the loader.
   signal(SIGPIPE, SIG_IGN);
-  if (ioctl(module_.listener.get(), SECCOMP_IOCTL_NOTIF_SET_FLAGS,
-            SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP) == 0) {
+  if (listener_->SetSyncWakeUp().ok()) {
     VLOG(2) << "seccomp notifications wake the supervisor synchronously";
   } else {
     VLOG(2) << "kernel without SECCOMP_USER_NOTIF_FD_SYNC_WAKE_UP: plain wake-ups";
@@ -164,7 +157,6 @@ absl::Status Supervisor::StartWorker() {
 }
 
 void Supervisor::WorkerLoop(Worker* worker) {
-  const int listener = module_.listener.get();
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     // Wait to become the receiver, as one of the idle workers.
@@ -176,35 +168,27 @@ void Supervisor::WorkerLoop(Worker* worker) {
     lock.unlock();
     bool receiving = true;
     while (receiving) {
-      seccomp_notif notification;
-      memset(&notification, 0, sizeof(notification));
-      if (ioctl(listener, SECCOMP_IOCTL_NOTIF_RECV, &notification) != 0) {
-        const int error = errno;
+      absl::StatusOr<seccomp_notif> notification = listener_->Receive();
+      if (!notification.ok()) {
+        const int error = base::ErrnoOf(notification.status());
         if (stopping_.load()) break;
         if (error == EINTR) continue;
         // ENOENT: the caller died before we took its call; or the module is gone.
-        if (error == ENOENT && !ListenerOrphaned(listener)) continue;
-        if (error != ENOENT) {
-          LOG(ERROR) << "SECCOMP_IOCTL_NOTIF_RECV: " << strerror(error);
+        if (error == ENOENT) {
+          absl::StatusOr<bool> orphaned = listener_->Orphaned();
+          if (!(orphaned.ok() && *orphaned)) continue;
+        } else {
+          LOG(ERROR) << notification.status().message();
           KillModule();
         }
         break;
       }
       worker->cancellation.Reset();
       bool handed_off = false;
-      Response response = Serve(notification, worker, &handed_off);
-      seccomp_notif_resp reply;
-      memset(&reply, 0, sizeof(reply));
-      reply.id = notification.id;
-      if (response.continue_in_kernel) {
-        reply.flags = SECCOMP_USER_NOTIF_FLAG_CONTINUE;
-      } else if (response.value < 0) {
-        reply.error = static_cast<int32_t>(response.value);
-      } else {
-        reply.val = response.value;
-      }
-      if (ioctl(listener, SECCOMP_IOCTL_NOTIF_SEND, &reply) != 0 && errno != ENOENT) {
-        LOG(ERROR) << "SECCOMP_IOCTL_NOTIF_SEND: " << strerror(errno);
+      const Response response = Serve(*notification, worker, &handed_off);
+      absl::Status answered = Answer(notification->id, response);
+      if (!answered.ok() && base::ErrnoOf(answered) != ENOENT) {
+        LOG(ERROR) << answered.message();
       }
       receiving = !handed_off;
     }
@@ -255,12 +239,8 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
   // other trapped call.
   if (!module_started_.load(std::memory_order_acquire)) return Violation(notification);
 
-  const int listener = module_.listener.get();
   const uint64_t id = notification.id;
-  auto live = [listener, id] {
-    uint64_t live_id = id;
-    return ioctl(listener, SECCOMP_IOCTL_NOTIF_ID_VALID, &live_id) == 0;
-  };
+  auto live = [this, id] { return CallIsLive(id); };
   ModuleMemory::Call memory(&memory_, notification.pid, live);
   syscalls::CallContext context;
   context.table = table_;
@@ -408,6 +388,17 @@ Supervisor::Response Supervisor::Violation(const seccomp_notif& notification) {
   return response;
 }
 
+absl::Status Supervisor::Answer(uint64_t id, const Response& response) {
+  if (response.continue_in_kernel) return listener_->RespondContinue(id);
+  if (response.value < 0) return listener_->RespondErrno(id, static_cast<int>(-response.value));
+  return listener_->RespondValue(id, response.value);
+}
+
+bool Supervisor::CallIsLive(uint64_t id) {
+  absl::StatusOr<bool> live = listener_->IsLive(id);
+  return live.ok() && *live;
+}
+
 void Supervisor::Trace(const seccomp_notif& notification, const char* name,
                        const Response& response) {
   const uint64_t nr = static_cast<uint64_t>(notification.data.nr);
@@ -466,17 +457,11 @@ int64_t Supervisor::Exit(int status) {
 int64_t Supervisor::GetPid() { return module_.pid; }
 
 int64_t Supervisor::PlaceFd(uint64_t call, int host_fd, int number) {
-  seccomp_notif_addfd addfd;
-  memset(&addfd, 0, sizeof(addfd));
-  addfd.id = call;
-  addfd.flags = SECCOMP_ADDFD_FLAG_SETFD;
-  addfd.srcfd = static_cast<uint32_t>(host_fd);
-  addfd.newfd = static_cast<uint32_t>(number);
-  addfd.newfd_flags = O_CLOEXEC;
-  if (ioctl(module_.listener.get(), SECCOMP_IOCTL_NOTIF_ADDFD, &addfd) < 0) {
-    return -(errno == EBADF ? EMFILE : errno);
-  }
-  return 0;
+  absl::Status placed = listener_->AddFdAt(call, host_fd, number);
+  if (placed.ok()) return 0;
+  // EBADF: the number is beyond the module's RLIMIT_NOFILE.
+  const int error = base::ErrnoOf(placed);
+  return -(error == EBADF ? EMFILE : error != 0 ? error : EIO);
 }
 
 int64_t Supervisor::ReleaseFd(uint64_t call, int number) {

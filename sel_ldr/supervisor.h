@@ -28,6 +28,7 @@
 #include "imc/cancellation.h"
 #include "sel_ldr/module_memory.h"
 #include "sel_ldr/sandbox.h"
+#include "sel_ldr/seccomp_unotify.h"
 #include "syscalls/call_context.h"
 #include "syscalls/descriptor_table.h"
 
@@ -56,8 +57,11 @@ struct SupervisorOptions {
 
 class Supervisor : public syscalls::ModuleControl {
  public:
-  // Serves `module` with `table`, which the module's descriptors live in.
-  Supervisor(SandboxedModule module, syscalls::DescriptorTable* table, SupervisorOptions options);
+  // Serves `module` with `table`, which the module's descriptors live in. The module's calls
+  // arrive through `listener`: SeccompUnotify on the module's listener fd (which the
+  // supervisor then takes from `module`), or a fake in tests.
+  Supervisor(SandboxedModule module, std::unique_ptr<SeccompListener> listener,
+             syscalls::DescriptorTable* table, SupervisorOptions options);
   ~Supervisor() override;
 
   // Lets the module exec, serves it until it exits, and returns how it ended. Afterwards no
@@ -92,11 +96,16 @@ class Supervisor : public syscalls::ModuleControl {
   // The module's threads now, from /proc; 0 if it cannot be read.
   int CountModuleThreads() const;
   Response Violation(const seccomp_notif& notification);
+  // Sends `response` as the answer to call `id`.
+  absl::Status Answer(uint64_t id, const Response& response);
+  // Whether call `id` still waits for its answer; false if the listener cannot tell.
+  bool CallIsLive(uint64_t id);
   void Trace(const seccomp_notif& notification, const char* name, const Response& response);
   void KillModule();
   void StopWorkers();
 
   SandboxedModule module_;
+  std::unique_ptr<SeccompListener> listener_;
   ModuleMemory memory_;
   syscalls::DescriptorTable* table_;
   SupervisorOptions options_;
