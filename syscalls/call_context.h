@@ -20,6 +20,13 @@ class UntrustedMemory;
 // kernel would read: nothing the module changes afterwards can alter what was checked.
 inline constexpr int64_t kRunInKernel = INT64_MIN;
 
+// A handler's answer on the loader's nonblocking first attempt (CallContext::
+// nonblocking_attempt) when the call would have to wait: the loader moves the call off the
+// thread that receives every module thread's calls and dispatches it again, allowed to block.
+// Never the answer of a call that is not an attempt, and never seen by the module. A call the
+// module itself made nonblocking answers EAGAIN instead, at once.
+inline constexpr int64_t kWouldBlock = INT64_MIN + 1;
+
 // The parts of a module that live outside the syscall layer: its process (exit, pid, the host
 // fds the kernel acts on for it). The loader implements it; tests fake it.
 class ModuleControl {
@@ -39,6 +46,18 @@ class ModuleControl {
   // then holds an empty placeholder. Returns 0 or a negated errno.
   virtual int64_t ReleaseFd(uint64_t call, int number) = 0;
 };
+
+// A call's six integer arguments, as the module passed them in registers.
+struct SyscallArgs {
+  uint64_t arg[6];
+};
+
+struct CallContext;
+
+// A handler: returns a non-negative result, a negated errno (NaCl's in the NaCl table,
+// Linux's in the Linux table), kRunInKernel or kWouldBlock. It never aborts, whatever the
+// arguments.
+using SyscallHandler = int64_t (*)(const CallContext& context, const SyscallArgs& args);
 
 struct CallContext {
   DescriptorTable* table = nullptr;
