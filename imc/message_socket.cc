@@ -123,7 +123,7 @@ absl::StatusOr<ReceivedMessage> MessageSocket::Receive(absl::Span<const iovec> b
 
   for (int skipped = 0;; ++skipped) {
     if (wait.max_skipped_packets > 0 && skipped >= wait.max_skipped_packets) {
-      return base::ErrnoStatus(EAGAIN, "acknowledgements only so far; more may be queued");
+      return SkippedPacketsStatus("acknowledgements only so far; more may be queued");
     }
     ReceivedPacket packet;
     ASSIGN_OR_RETURN(ParsedHeader parsed, ReceiveFrame(iov, header, wait, &packet));

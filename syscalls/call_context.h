@@ -47,6 +47,10 @@ class ModuleControl {
   virtual int64_t ReleaseFd(uint64_t call, int number) = 0;
 };
 
+// A descriptor number or flags argument: NaCl and Linux pass C ints, the low 32 bits of the
+// register.
+inline int IntArg(uint64_t value) { return static_cast<int>(static_cast<uint32_t>(value)); }
+
 // A call's six integer arguments, as the module passed them in registers.
 struct SyscallArgs {
   uint64_t arg[6];

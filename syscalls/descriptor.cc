@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/errno_status.h"
+#include "syscalls/syscall_errno.h"
 
 namespace syscalls {
 namespace {
@@ -173,8 +174,10 @@ void Descriptor::RemoveSlot() {
 
 Descriptor::BlockingCall::BlockingCall(const Descriptor& descriptor, const CallContext& context,
                                        bool nonblocking)
-    : descriptor_(descriptor) {
-  nonblocking = nonblocking || context.nonblocking_attempt || descriptor.nonblocking();
+    : descriptor_(descriptor),
+      attempt_(context.nonblocking_attempt),
+      module_nonblocking_(nonblocking || descriptor.nonblocking()) {
+  nonblocking = module_nonblocking_ || attempt_;
   wait_.nonblocking = nonblocking;
   if (context.nonblocking_attempt) wait_.max_skipped_packets = kSkippedPacketsPerAttempt;
   if (nonblocking || context.cancellation == nullptr) return;
@@ -196,31 +199,19 @@ Descriptor::BlockingCall::~BlockingCall() {
 }
 
 absl::Status Descriptor::BlockingCall::Finish(absl::Status status) const {
-  if (base::ErrnoOf(status) != ECANCELED) return status;
+  const int error_number = base::ErrnoOf(status);
+  // On the loader's attempt, EAGAIN is the module's own answer only if the module asked not to
+  // wait and nothing more may be queued; otherwise the call must go on elsewhere.
+  if (error_number == EAGAIN && attempt_ &&
+      (!module_nonblocking_ || imc::IsSkippedPackets(status))) {
+    return WouldBlockStatus(status.message());
+  }
+  if (error_number != ECANCELED) return status;
   std::lock_guard<std::mutex> lock(descriptor_.mu_);
   if (descriptor_.closed_) {
     return base::ErrnoStatus(EBADF, "the descriptor was closed during the call");
   }
   return status;
-}
-
-int NaClErrnoOf(const absl::Status& status) {
-  switch (int error_number = base::ErrnoOf(status)) {
-    case 0:
-      return status.ok() ? 0 : NACL_ABI_EIO;
-    case EPIPE:         // Peer closed; accept after every address closed.
-    case ECONNREFUSED:  // Connect to a closed bound socket; a dropped request.
-    case EPROTO:        // A malformed message from a peer.
-    case EMSGSIZE:      // More than NACL_ABI_IMC_USER_BYTES_MAX (NaCl collapses it).
-    case EOPNOTSUPP:    // Descriptors over a DataOnlySocket.
-      return NACL_ABI_EIO;
-    case E2BIG:
-      return NACL_ABI_EINVAL;
-    case ECANCELED:
-      return NACL_ABI_EINTR;
-    default:
-      return error_number;
-  }
 }
 
 }  // namespace syscalls

@@ -2,8 +2,8 @@
 // the operations it supports. Every other operation answers the documented errno from the
 // defaults here, in one place.
 //
-// Results are absl::Status values carrying an errno; NaClErrnoOf() turns them into the
-// errno the module sees.
+// Results are absl::Status values carrying an errno; syscall_errno.h turns them into the
+// errno the module sees, in either table.
 #ifndef SYSCALLS_DESCRIPTOR_H_
 #define SYSCALLS_DESCRIPTOR_H_
 
@@ -152,11 +152,14 @@ class Descriptor {
 
     // How the imc operation waits.
     const imc::WaitOptions& wait() const { return wait_; }
-    // Turns a cancellation caused by closing the descriptor into EBADF.
+    // Turns a cancellation caused by closing the descriptor into EBADF, and an EAGAIN of the
+    // loader's attempt that the module did not ask for into a WouldBlockStatus.
     absl::Status Finish(absl::Status status) const;
 
    private:
     const Descriptor& descriptor_;
+    const bool attempt_;             // The loader's nonblocking first attempt.
+    const bool module_nonblocking_;  // The module asked not to wait (flag or O_NONBLOCK).
     imc::WaitOptions wait_;
     bool registered_ = false;
   };
@@ -169,11 +172,6 @@ class Descriptor {
   bool closed_ = false;                                    // Guarded by mu_.
   mutable std::vector<const imc::Cancellation*> waiters_;  // Guarded by mu_.
 };
-
-// Maps a descriptor or imc error onto the errno table of ABI.md: peer closed, refused,
-// malformed and oversized messages are EIO; too many descriptors EINVAL; the rest keep their
-// errno (EIO if they carry none).
-int NaClErrnoOf(const absl::Status& status);
 
 }  // namespace syscalls
 

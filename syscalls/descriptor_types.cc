@@ -13,6 +13,7 @@
 #include "base/errno_status.h"
 #include "base/status_macros.h"
 #include "syscalls/descriptor_table.h"
+#include "syscalls/syscall_errno.h"
 
 namespace syscalls {
 namespace {
@@ -49,7 +50,7 @@ absl::StatusOr<DescriptorRef> BoundSocketDescriptor::Accept(const CallContext& c
   const int max_skipped = call.wait().max_skipped_packets;
   for (int skipped = 0;; ++skipped) {
     if (max_skipped > 0 && skipped >= max_skipped) {
-      return base::ErrnoStatus(EAGAIN, "malformed requests only so far; more may be queued");
+      return WouldBlockStatus("malformed requests only so far; more may be queued");
     }
     absl::StatusOr<imc::ConnectedSocket> accepted = socket_.Accept(call.wait());
     // A malformed request from a peer is dropped (its fds closed); the module waits on for
@@ -318,9 +319,15 @@ absl::StatusOr<size_t> HostIoDescriptor::TransferWhenReady(const CallContext& co
     // module's nonblocking call: it must not block at all. Only a socket or a nonblocking fd
     // can promise that per call.
     if (waiting_ == Waiting::kStream) {
-      return base::ErrnoStatus(EAGAIN, absl::StrCat(what, " on a pipe or device may block"));
+      // A module's nonblocking call with nothing ready has its answer now; any other moves.
+      if (module_nonblocking && (ReadyNow(fd_.get(), events) & (events | POLLHUP | POLLERR)) == 0) {
+        return base::ErrnoStatus(EAGAIN, absl::StrCat(what, " would block"));
+      }
+      return WouldBlockStatus(absl::StrCat(what, " on a pipe or device may block"));
     }
-    return once(dontwait);
+    absl::StatusOr<size_t> done = once(dontwait);
+    if (!done.ok()) return call.Finish(done.status());
+    return done;
   }
   // Allowed to block, off the receiving thread: wait for readiness where a close or the
   // thread's death can end the wait, then transfer only what readiness promises (a socket
