@@ -78,6 +78,11 @@ absl::Status MessageSocket::Send(const OutgoingMessage& message, const WaitOptio
   absl::InlinedVector<int, kMaxDescriptors> fds;
   for (size_t i = 0; i < message.descriptors.size(); ++i) {
     const OutgoingDescriptor& d = message.descriptors[i];
+    if (!IsKnownDescriptorKind(static_cast<uint8_t>(d.kind))) {
+      return base::ErrnoStatus(
+          EINVAL,
+          absl::StrCat("descriptor ", i, " (", DescriptorKindName(d.kind), ") may not travel"));
+    }
     if (d.kind == DescriptorKind::kHostIo && !IsKnownHostIoAccess(static_cast<uint8_t>(d.access))) {
       return base::ErrnoStatus(EINVAL,
                                absl::StrCat("descriptor ", i, " has an unknown HostIo access ",

@@ -22,50 +22,10 @@ constexpr int kSkippedPacketsPerAttempt = 16;
 
 absl::Status Unsupported(const Descriptor& descriptor, const char* operation) {
   return base::ErrnoStatus(
-      EINVAL, absl::StrCat(operation, " on a ", DescriptorTypeName(descriptor.type())));
-}
-
-uint32_t ModeKind(DescriptorType type) {
-  switch (type) {
-    case DescriptorType::kBoundSocket:
-      return NACL_ABI_S_IFBOUNDSOCK;
-    case DescriptorType::kSocketAddress:
-      return NACL_ABI_S_IFSOCKADDR;
-    case DescriptorType::kConnectedSocket:
-      return NACL_ABI_S_IFSOCK;
-    case DescriptorType::kDataOnlySocket:
-      return NACL_ABI_S_IFDSOCK;
-    case DescriptorType::kSharedMemory:
-      return NACL_ABI_S_IFSHM;
-    case DescriptorType::kHostIo:
-      return NACL_ABI_S_IFREG;
-    case DescriptorType::kDirectory:
-      return NACL_ABI_S_IFDIR;
-  }
-  return 0;
+      EINVAL, absl::StrCat(operation, " on a ", imc::DescriptorKindName(descriptor.kind())));
 }
 
 }  // namespace
-
-const char* DescriptorTypeName(DescriptorType type) {
-  switch (type) {
-    case DescriptorType::kBoundSocket:
-      return "BoundSocket";
-    case DescriptorType::kSocketAddress:
-      return "SocketAddress";
-    case DescriptorType::kConnectedSocket:
-      return "ConnectedSocket";
-    case DescriptorType::kDataOnlySocket:
-      return "DataOnlySocket";
-    case DescriptorType::kSharedMemory:
-      return "SharedMemory";
-    case DescriptorType::kHostIo:
-      return "HostIo";
-    case DescriptorType::kDirectory:
-      return "Directory";
-  }
-  return "unknown";
-}
 
 absl::StatusOr<DescriptorRef> Descriptor::Accept(const CallContext&) {
   return Unsupported(*this, "imc_accept");
@@ -80,7 +40,7 @@ absl::StatusOr<size_t> Descriptor::SendMessage(const CallContext&, absl::Span<co
   // NaCl's NaClSysImcSendmsg turns every failure of the descriptor's SendMsg but EAGAIN and
   // EMSGSIZE into EIO, so sendmsg on a descriptor that is not a socket answers EIO there
   // (recvmsg passes the EINVAL through).
-  return base::ErrnoStatus(EIO, absl::StrCat("imc_sendmsg on a ", DescriptorTypeName(type())));
+  return base::ErrnoStatus(EIO, absl::StrCat("imc_sendmsg on a ", imc::DescriptorKindName(kind_)));
 }
 
 absl::StatusOr<ReceivedImcMessage> Descriptor::ReceiveMessage(const CallContext&,
@@ -101,7 +61,7 @@ absl::StatusOr<nacl_abi_stat> Descriptor::Stat() const {
   st.nacl_abi_st_ino = NACL_ABI_FAKE_INODE_NUM;
   st.nacl_abi_st_uid = static_cast<uint32_t>(-1);
   st.nacl_abi_st_gid = static_cast<uint32_t>(-1);
-  st.nacl_abi_st_mode = ModeKind(type_) | 0600;
+  st.nacl_abi_st_mode = StatModeKind() | 0600;
   st.nacl_abi_st_nlink = 1;
   st.nacl_abi_st_blksize = 4096;
   return st;
@@ -109,26 +69,37 @@ absl::StatusOr<nacl_abi_stat> Descriptor::Stat() const {
 
 absl::optional<imc::OutgoingDescriptor> Descriptor::ForTransfer() const { return absl::nullopt; }
 
-absl::optional<std::pair<int, size_t>> Descriptor::SharedMemoryFd() const { return absl::nullopt; }
+uint32_t Descriptor::StatModeKind() const { return NACL_ABI_S_IFREG; }
+
+absl::optional<MappableMemory> Descriptor::Mappable() const { return absl::nullopt; }
+
+int Descriptor::IoErrnoOf(const absl::Status& status) const { return NaClErrnoOf(status); }
+
+absl::optional<int> Descriptor::DirectoryFd() const { return absl::nullopt; }
+
+absl::StatusOr<size_t> Descriptor::ReadEntries(absl::Span<uint8_t>) {
+  return base::ErrnoStatus(ENOTDIR,
+                           absl::StrCat("getdents64 on a ", imc::DescriptorKindName(kind_)));
+}
 
 absl::StatusOr<int64_t> Descriptor::Seek(int64_t, int) {
-  return base::ErrnoStatus(ESPIPE, absl::StrCat("lseek on a ", DescriptorTypeName(type_)));
+  return base::ErrnoStatus(ESPIPE, absl::StrCat("lseek on a ", imc::DescriptorKindName(kind_)));
 }
 
 absl::StatusOr<size_t> Descriptor::ReadAt(absl::Span<uint8_t>, int64_t) {
-  return base::ErrnoStatus(ESPIPE, absl::StrCat("pread on a ", DescriptorTypeName(type_)));
+  return base::ErrnoStatus(ESPIPE, absl::StrCat("pread on a ", imc::DescriptorKindName(kind_)));
 }
 
 absl::StatusOr<size_t> Descriptor::WriteAt(absl::Span<const uint8_t>, int64_t) {
-  return base::ErrnoStatus(ESPIPE, absl::StrCat("pwrite on a ", DescriptorTypeName(type_)));
+  return base::ErrnoStatus(ESPIPE, absl::StrCat("pwrite on a ", imc::DescriptorKindName(kind_)));
 }
 
-absl::Status Descriptor::Sync(bool) {
-  return base::ErrnoStatus(EINVAL, absl::StrCat("fsync on a ", DescriptorTypeName(type_)));
+absl::Status Descriptor::Sync(const CallContext&, bool) {
+  return base::ErrnoStatus(EINVAL, absl::StrCat("fsync on a ", imc::DescriptorKindName(kind_)));
 }
 
 absl::Status Descriptor::Truncate(int64_t) {
-  return base::ErrnoStatus(EINVAL, absl::StrCat("ftruncate on a ", DescriptorTypeName(type_)));
+  return base::ErrnoStatus(EINVAL, absl::StrCat("ftruncate on a ", imc::DescriptorKindName(kind_)));
 }
 
 int Descriptor::AccessMode() const { return O_RDWR; }

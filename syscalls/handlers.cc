@@ -31,14 +31,9 @@ namespace {
 static_assert(imc::kMaxDescriptors == NACL_ABI_IMC_DESC_MAX, "one descriptor limit");
 static_assert(imc::kMaxUserBytes == NACL_ABI_IMC_USER_BYTES_MAX, "one message size limit");
 
-// read and write: a HostIo descriptor answers its host fd's errno as it is (a pipe without
-// readers is EPIPE, as NaCl's host descriptors answered), not the IMC mapping of
-// NaClErrnoOf (where EPIPE is a closed IMC peer, EIO).
+// read and write: the descriptor's own errno of a failed transfer (see IoErrnoOf).
 int64_t IoErrno(const Descriptor& descriptor, const absl::Status& status) {
-  if (descriptor.type() == DescriptorType::kHostIo && base::ErrnoOf(status) == EPIPE) {
-    return -NACL_ABI_EPIPE;
-  }
-  return NaClResult(status);
+  return IsWouldBlock(status) ? kWouldBlock : -descriptor.IoErrnoOf(status);
 }
 
 // Installs `descriptor`; returns the new slot or a negated errno.
@@ -167,9 +162,9 @@ int64_t SysFstat(const CallContext& context, const SyscallArgs& args) {
 
 int64_t CheckSharedMemoryMap(const Descriptor& descriptor, uint64_t length, int prot, int flags,
                              int64_t offset) {
-  absl::optional<std::pair<int, size_t>> memory = descriptor.SharedMemoryFd();
-  if (!memory.has_value()) return -NACL_ABI_ENODEV;  // Not a mappable descriptor.
-  const size_t size = memory->second;
+  absl::optional<MappableMemory> memory = descriptor.Mappable();
+  if (!memory.has_value()) return -NACL_ABI_ENODEV;
+  const size_t size = memory->size;
   const int sharing = flags & (NACL_ABI_MAP_SHARED | NACL_ABI_MAP_PRIVATE);
   if (length == 0 || (prot & ~(NACL_ABI_PROT_READ | NACL_ABI_PROT_WRITE)) != 0 ||
       (sharing != NACL_ABI_MAP_SHARED && sharing != NACL_ABI_MAP_PRIVATE) ||

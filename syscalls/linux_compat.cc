@@ -94,8 +94,7 @@ int64_t LinuxMmap(const CallContext& context, const SyscallArgs& args) {
   if (context.module == nullptr) return -ENODEV;
   // The module's own mmap then runs in the kernel, on the memfd placed at the descriptor's
   // number. mmap has no pointer argument: nothing the kernel reads can change under us.
-  const int64_t placed =
-      context.module->PlaceFd(context.call_id, descriptor->SharedMemoryFd()->first, d);
+  const int64_t placed = context.module->PlaceFd(context.call_id, descriptor->Mappable()->fd, d);
   if (placed < 0) return placed;
   context.table->NotePlaced(d);
   return kRunInKernel;

@@ -62,11 +62,7 @@ int64_t WriteAtFromRanges(const CallContext& context, int d,
 int64_t Sync(const CallContext& context, int d, bool data_only) {
   DescriptorRef descriptor = context.table->Get(d);
   if (descriptor == nullptr) return -EBADF;
-  // A sync may take long: never on the thread that receives every module thread's calls.
-  if (context.nonblocking_attempt && descriptor->type() == DescriptorType::kHostIo) {
-    return kWouldBlock;
-  }
-  absl::Status synced = descriptor->Sync(data_only);
+  absl::Status synced = descriptor->Sync(context, data_only);
   return synced.ok() ? 0 : LinuxResult(synced);
 }
 

@@ -80,9 +80,9 @@ int64_t ReadPathCall(const CallContext& context, int dirfd, uint64_t address, bo
   }
   DescriptorRef start = context.table->Get(dirfd);
   if (start == nullptr) return -EBADF;
-  if (start->type() != DescriptorType::kDirectory) return -ENOTDIR;
-  absl::StatusOr<std::string> prefix =
-      call->root->PathOf(static_cast<const DirectoryDescriptor&>(*start).fd());
+  absl::optional<int> start_fd = start->DirectoryFd();
+  if (!start_fd.has_value()) return -ENOTDIR;
+  absl::StatusOr<std::string> prefix = call->root->PathOf(*start_fd);
   if (!prefix.ok()) return LinuxResult(prefix.status());
   call->path = prefix->empty() ? path : *prefix + "/" + path;
   return 0;
@@ -305,13 +305,12 @@ int64_t LinuxReadlinkat(const CallContext& context, const SyscallArgs& args) {
 int64_t LinuxGetdents64(const CallContext& context, const SyscallArgs& args) {
   DescriptorRef descriptor = context.table->Get(IntArg(args.arg[0]));
   if (descriptor == nullptr) return -EBADF;
-  if (descriptor->type() != DescriptorType::kDirectory) return -ENOTDIR;
+  if (!descriptor->DirectoryFd().has_value()) return -ENOTDIR;
   // Entries read are gone from the directory stream: check the buffer before reading.
   const size_t size = std::min<uint64_t>(static_cast<uint32_t>(args.arg[2]), 1 << 16);
   if (!context.memory->CheckWritable({{args.arg[1], size}})) return -EFAULT;
   std::vector<uint8_t> buffer(size);
-  absl::StatusOr<size_t> n =
-      static_cast<DirectoryDescriptor&>(*descriptor).ReadEntries(absl::MakeSpan(buffer));
+  absl::StatusOr<size_t> n = descriptor->ReadEntries(absl::MakeSpan(buffer));
   if (!n.ok()) return LinuxResult(n.status());
   if (!context.memory->Write(args.arg[1], buffer.data(), *n)) return -EFAULT;
   return static_cast<int64_t>(*n);
