@@ -74,10 +74,11 @@ struct CallContext {
   // Cancelled when the call must end (the calling thread died, the module exits, or the
   // descriptor it waits on was closed). May be null: the call then only ends by itself.
   const imc::Cancellation* cancellation = nullptr;
-  // A call that would block fails with EAGAIN instead, having done nothing; so does one that
-  // consumed a small batch of a peer's packets that carry nothing for the module (those are
-  // gone, the call not yet done). The loader tries every call this way first, and only moves
-  // one that would block off the thread that receives the module's calls.
+  // A call that would block answers kWouldBlock instead, having done nothing; so does one
+  // that consumed a small batch of a peer's packets that carry nothing for the module (those
+  // are gone, the call not yet done). A call the module made nonblocking that finds nothing
+  // answers its own EAGAIN. The loader tries every call this way first, and only moves one
+  // that answered kWouldBlock off the thread that receives the module's calls.
   bool nonblocking_attempt = false;
 };
 

@@ -14,7 +14,7 @@ namespace syscalls {
 namespace {
 
 // Packets a nonblocking attempt may consume without an answer for the module (a peer's
-// acknowledgements or malformed requests) before it gives up with EAGAIN. The loader then
+// acknowledgements or malformed requests) before it gives up (kWouldBlock). The loader then
 // moves the call off the thread that receives every module thread's calls and lets it drain
 // the rest there: a peer's flood delays nobody else by more than this batch, a few dozen
 // microseconds, and a real call rarely meets more than one such packet.
