@@ -8,9 +8,15 @@
 
 #include <algorithm>
 
+#include "absl/strings/cord.h"
 #include "base/errno_status.h"
 
 namespace imc {
+namespace {
+
+constexpr absl::string_view kSkippedPacketsPayload = "imc.skipped_packets";
+
+}  // namespace
 
 absl::StatusOr<Cancellation> Cancellation::Create() {
   int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -31,6 +37,16 @@ void Cancellation::Reset() const {
   if (!signalled_.exchange(false)) return;
   uint64_t value;
   (void)!read(fd_.get(), &value, sizeof(value));
+}
+
+absl::Status SkippedPacketsStatus(absl::string_view what) {
+  absl::Status status = base::ErrnoStatus(EAGAIN, what);
+  status.SetPayload(kSkippedPacketsPayload, absl::Cord());
+  return status;
+}
+
+bool IsSkippedPackets(const absl::Status& status) {
+  return status.GetPayload(kSkippedPacketsPayload).has_value();
 }
 
 absl::Status WaitFor(int fd, short events, const WaitOptions& options) {

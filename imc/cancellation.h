@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/unique_fd.h"
 
@@ -62,6 +63,13 @@ struct WaitOptions {
     return !nonblocking && deadline == absl::InfiniteFuture() && cancellation == nullptr;
   }
 };
+
+// The EAGAIN of an operation that stopped after wait.max_skipped_packets packets: unlike the
+// EAGAIN of a nonblocking wait, more may be queued, and trying again may find it.
+absl::Status SkippedPacketsStatus(absl::string_view what);
+
+// True for a SkippedPacketsStatus.
+bool IsSkippedPackets(const absl::Status& status);
 
 // Waits until `fd` reports one of `events` (POLLIN, POLLOUT; POLLHUP and POLLERR always
 // count). Returns EAGAIN if options.nonblocking, ETIMEDOUT after the deadline, ECANCELED

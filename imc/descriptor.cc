@@ -44,22 +44,69 @@ absl::string_view ImcSocketMismatch(int fd) {
   return "";
 }
 
+// The checks of a received fd, one per kind that travels. They run for every descriptor of
+// every message: keep them to a few syscalls.
+
+absl::Status CheckNoFd(int fd, DescriptorKind kind) {
+  if (fd >= 0) return Mismatch(kind, "came with a host fd");
+  return absl::OkStatus();
+}
+
+absl::Status CheckImcSocketFd(int fd, DescriptorKind kind) {
+  absl::string_view why = ImcSocketMismatch(fd);
+  if (!why.empty()) return Mismatch(kind, why);
+  return absl::OkStatus();
+}
+
+absl::Status CheckSealedMemfd(int fd, DescriptorKind kind) {
+  // Only memfds (shmem and hugetlbfs files) answer F_GET_SEALS; sealed size means no holder
+  // can shrink the object under another's mapping.
+  int seals = fcntl(fd, F_GET_SEALS);
+  if (seals < 0) return Mismatch(kind, "is not a memfd");
+  if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
+    return Mismatch(kind, "is a memfd whose size is not sealed");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status CheckAnyFd(int, DescriptorKind) {
+  // Any host fd the sender holds: it grants plain read and write on that fd (as far as its
+  // wire tag's access says), nothing the sender could not do itself. fds that arrive by
+  // SCM_RIGHTS are always open.
+  return absl::OkStatus();
+}
+
+// What imc knows of each kind: its name and, for a kind that travels, the check of a
+// received fd (null for a kind that may not travel).
+struct KindTraits {
+  DescriptorKind kind;
+  const char* name;
+  absl::Status (*check)(int fd, DescriptorKind kind);
+};
+
+constexpr KindTraits kKinds[] = {
+    {DescriptorKind::kInvalid, "Invalid", CheckNoFd},
+    {DescriptorKind::kSocketAddress, "SocketAddress", CheckImcSocketFd},
+    {DescriptorKind::kDataOnlySocket, "DataOnlySocket", CheckImcSocketFd},
+    {DescriptorKind::kSharedMemory, "SharedMemory", CheckSealedMemfd},
+    {DescriptorKind::kHostIo, "HostIo", CheckAnyFd},
+    {DescriptorKind::kBoundSocket, "BoundSocket", nullptr},
+    {DescriptorKind::kConnectedSocket, "ConnectedSocket", nullptr},
+    {DescriptorKind::kDirectory, "Directory", nullptr},
+};
+
+const KindTraits* TraitsOf(DescriptorKind kind) {
+  for (const KindTraits& traits : kKinds) {
+    if (traits.kind == kind) return &traits;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 const char* DescriptorKindName(DescriptorKind kind) {
-  switch (kind) {
-    case DescriptorKind::kInvalid:
-      return "Invalid";
-    case DescriptorKind::kSocketAddress:
-      return "SocketAddress";
-    case DescriptorKind::kDataOnlySocket:
-      return "DataOnlySocket";
-    case DescriptorKind::kSharedMemory:
-      return "SharedMemory";
-    case DescriptorKind::kHostIo:
-      return "HostIo";
-  }
-  return "unknown";
+  const KindTraits* traits = TraitsOf(kind);
+  return traits != nullptr ? traits->name : "unknown";
 }
 
 bool IsKnownDescriptorKind(uint8_t tag) {
@@ -105,34 +152,9 @@ absl::Status CheckImcSocket(int fd) {
 }
 
 absl::Status CheckDescriptorKind(int fd, DescriptorKind kind) {
-  switch (kind) {
-    case DescriptorKind::kInvalid:
-      if (fd >= 0) return Mismatch(kind, "came with a host fd");
-      return absl::OkStatus();
-    // These checks run for every descriptor of every message: keep them to a few syscalls.
-    case DescriptorKind::kSocketAddress:
-    case DescriptorKind::kDataOnlySocket: {
-      absl::string_view why = ImcSocketMismatch(fd);
-      if (!why.empty()) return Mismatch(kind, why);
-      return absl::OkStatus();
-    }
-    case DescriptorKind::kSharedMemory: {
-      // Only memfds (shmem and hugetlbfs files) answer F_GET_SEALS; sealed size means no
-      // holder can shrink the object under another's mapping.
-      int seals = fcntl(fd, F_GET_SEALS);
-      if (seals < 0) return Mismatch(kind, "is not a memfd");
-      if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
-        return Mismatch(kind, "is a memfd whose size is not sealed");
-      }
-      return absl::OkStatus();
-    }
-    case DescriptorKind::kHostIo:
-      // Any host fd the sender holds: it grants plain read and write on that fd (as far as
-      // its wire tag's access says), nothing the sender could not do itself. fds that
-      // arrive by SCM_RIGHTS are always open.
-      return absl::OkStatus();
-  }
-  return Mismatch(kind, "has an unknown kind");
+  const KindTraits* traits = TraitsOf(kind);
+  if (traits == nullptr || traits->check == nullptr) return Mismatch(kind, "has an unknown kind");
+  return traits->check(fd, kind);
 }
 
 }  // namespace imc

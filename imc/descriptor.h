@@ -1,5 +1,5 @@
-// The kinds of descriptor that may travel in an IMC message, and the checks that a received
-// host fd really is what its sender said.
+// The kinds of descriptor, those that may travel in an IMC message, and the checks that a
+// received host fd really is what its sender said.
 #ifndef IMC_DESCRIPTOR_H_
 #define IMC_DESCRIPTOR_H_
 
@@ -14,8 +14,10 @@ namespace imc {
 // At most this many descriptors travel in one message (NaCl's NACL_ABI_IMC_DESC_MAX).
 inline constexpr size_t kMaxDescriptors = 8;
 
-// The wire tag of a transferable descriptor. BoundSocket and ConnectedSocket have no tag:
-// they may not travel.
+// The kinds of descriptor there are: the one vocabulary of descriptor kinds, for imc and for
+// the syscall layer above it. A kind that may travel in a message has a number below 16 (the
+// wire tag's kind field), which is its wire tag; the kinds that may not travel are numbered
+// beyond that field, so that no tag can name them.
 enum class DescriptorKind : uint8_t {
   kInvalid = 0,  // NaCl's -1 marker: no fd travels.
   kSocketAddress =
@@ -23,12 +25,16 @@ enum class DescriptorKind : uint8_t {
   kDataOnlySocket = 2,  // Connected AF_UNIX SOCK_SEQPACKET: one end of a MakeDataOnlyPair().
   kSharedMemory = 3,    // A memfd whose size is sealed (see SharedMemory).
   kHostIo = 4,          // Any host fd, for plain I/O.
+  // Held, never sent.
+  kBoundSocket = 16,      // The accepting end of MakeBoundSocket().
+  kConnectedSocket = 17,  // A connection from accept or connect.
+  kDirectory = 18,        // A directory beneath a module's mounted root.
 };
 
 // Returns "SocketAddress", "DataOnlySocket", ..., or "unknown" for a value out of range.
 const char* DescriptorKindName(DescriptorKind kind);
 
-// True for the values a wire tag may hold.
+// True for the values a wire tag may hold: the kinds that may travel.
 bool IsKnownDescriptorKind(uint8_t tag);
 
 // What a HostIo descriptor grants on its fd: a bit for read and one for write. It travels

@@ -55,7 +55,24 @@ TEST(DescriptorTest, KindNames) {
   EXPECT_THAT(DescriptorKindName(DescriptorKind::kDataOnlySocket), StrEq("DataOnlySocket"));
   EXPECT_THAT(DescriptorKindName(DescriptorKind::kSharedMemory), StrEq("SharedMemory"));
   EXPECT_THAT(DescriptorKindName(DescriptorKind::kHostIo), StrEq("HostIo"));
+  EXPECT_THAT(DescriptorKindName(DescriptorKind::kBoundSocket), StrEq("BoundSocket"));
+  EXPECT_THAT(DescriptorKindName(DescriptorKind::kConnectedSocket), StrEq("ConnectedSocket"));
+  EXPECT_THAT(DescriptorKindName(DescriptorKind::kDirectory), StrEq("Directory"));
   EXPECT_THAT(DescriptorKindName(static_cast<DescriptorKind>(5)), StrEq("unknown"));
+}
+
+// Test that the kinds that may not travel have no wire tag: none is a known tag, none fits the
+// tag's kind field, and a received fd is never accepted as one.
+TEST(DescriptorTest, KindsThatStayHaveNoTag) {
+  int fds[2];
+  ASSERT_EQ(pipe2(fds, O_CLOEXEC), 0);
+  base::UniqueFd read_end(fds[0]), write_end(fds[1]);
+  for (DescriptorKind kind : {DescriptorKind::kBoundSocket, DescriptorKind::kConnectedSocket,
+                              DescriptorKind::kDirectory}) {
+    EXPECT_FALSE(IsKnownDescriptorKind(static_cast<uint8_t>(kind))) << DescriptorKindName(kind);
+    EXPECT_GE(static_cast<int>(kind), 16) << DescriptorKindName(kind);
+    EXPECT_THAT(CheckDescriptorKind(read_end.get(), kind), HasErrno(EPROTO));
+  }
 }
 
 // Test that exactly the tags 0 to 4 are known.

@@ -78,6 +78,11 @@ absl::Status MessageSocket::Send(const OutgoingMessage& message, const WaitOptio
   absl::InlinedVector<int, kMaxDescriptors> fds;
   for (size_t i = 0; i < message.descriptors.size(); ++i) {
     const OutgoingDescriptor& d = message.descriptors[i];
+    if (!IsKnownDescriptorKind(static_cast<uint8_t>(d.kind))) {
+      return base::ErrnoStatus(
+          EINVAL,
+          absl::StrCat("descriptor ", i, " (", DescriptorKindName(d.kind), ") may not travel"));
+    }
     if (d.kind == DescriptorKind::kHostIo && !IsKnownHostIoAccess(static_cast<uint8_t>(d.access))) {
       return base::ErrnoStatus(EINVAL,
                                absl::StrCat("descriptor ", i, " has an unknown HostIo access ",
@@ -123,7 +128,7 @@ absl::StatusOr<ReceivedMessage> MessageSocket::Receive(absl::Span<const iovec> b
 
   for (int skipped = 0;; ++skipped) {
     if (wait.max_skipped_packets > 0 && skipped >= wait.max_skipped_packets) {
-      return base::ErrnoStatus(EAGAIN, "acknowledgements only so far; more may be queued");
+      return SkippedPacketsStatus("acknowledgements only so far; more may be queued");
     }
     ReceivedPacket packet;
     ASSIGN_OR_RETURN(ParsedHeader parsed, ReceiveFrame(iov, header, wait, &packet));

@@ -515,6 +515,19 @@ TEST(MessageSocketTest, DescriptorWithoutFdIsEbadf) {
   EXPECT_EQ(base::CountOpenFds(), before) << base::DescribeOpenFds();
 }
 
+// Test that a kind that may not travel (a BoundSocket, a ConnectedSocket) is refused with
+// EINVAL, and nothing is sent.
+TEST(MessageSocketTest, KindThatMayNotTravelIsEinval) {
+  absl::StatusOr<ConnectedPair> pair = MakeConnectedPair();
+  ASSERT_OK(pair);
+  auto& [a, b] = *pair;
+  for (DescriptorKind kind : {DescriptorKind::kBoundSocket, DescriptorKind::kConnectedSocket}) {
+    const OutgoingDescriptor held[] = {{kind, a.fd()}};
+    EXPECT_THAT(SendText(a, "x", held), HasErrno(EINVAL)) << DescriptorKindName(kind);
+  }
+  EXPECT_THAT(ReceiveText(b, 16, kMaxDescriptors, Nonblocking()), HasErrno(EAGAIN));
+}
+
 // Test that the invalid marker arrives as kInvalid with no fd, in its place among real
 // descriptors.
 TEST(MessageSocketTest, InvalidMarkerArrivesWithoutFd) {

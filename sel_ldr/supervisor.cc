@@ -255,7 +255,7 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
   auto dispatch = [&](const syscalls::SyscallTable& table, uint64_t number) {
     context.nonblocking_attempt = true;
     int64_t value = table.Dispatch(context, number, args);
-    if (value == -EAGAIN) {
+    if (value == syscalls::kWouldBlock) {
       absl::Status handed = HandOffReceiver();
       if (!handed.ok()) {
         // No worker can take over receiving (no fd for its eventfd): blocking here would stop

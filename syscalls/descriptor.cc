@@ -8,12 +8,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "base/errno_status.h"
+#include "syscalls/syscall_errno.h"
 
 namespace syscalls {
 namespace {
 
 // Packets a nonblocking attempt may consume without an answer for the module (a peer's
-// acknowledgements or malformed requests) before it gives up with EAGAIN. The loader then
+// acknowledgements or malformed requests) before it gives up (kWouldBlock). The loader then
 // moves the call off the thread that receives every module thread's calls and lets it drain
 // the rest there: a peer's flood delays nobody else by more than this batch, a few dozen
 // microseconds, and a real call rarely meets more than one such packet.
@@ -21,50 +22,10 @@ constexpr int kSkippedPacketsPerAttempt = 16;
 
 absl::Status Unsupported(const Descriptor& descriptor, const char* operation) {
   return base::ErrnoStatus(
-      EINVAL, absl::StrCat(operation, " on a ", DescriptorTypeName(descriptor.type())));
-}
-
-uint32_t ModeKind(DescriptorType type) {
-  switch (type) {
-    case DescriptorType::kBoundSocket:
-      return NACL_ABI_S_IFBOUNDSOCK;
-    case DescriptorType::kSocketAddress:
-      return NACL_ABI_S_IFSOCKADDR;
-    case DescriptorType::kConnectedSocket:
-      return NACL_ABI_S_IFSOCK;
-    case DescriptorType::kDataOnlySocket:
-      return NACL_ABI_S_IFDSOCK;
-    case DescriptorType::kSharedMemory:
-      return NACL_ABI_S_IFSHM;
-    case DescriptorType::kHostIo:
-      return NACL_ABI_S_IFREG;
-    case DescriptorType::kDirectory:
-      return NACL_ABI_S_IFDIR;
-  }
-  return 0;
+      EINVAL, absl::StrCat(operation, " on a ", imc::DescriptorKindName(descriptor.kind())));
 }
 
 }  // namespace
-
-const char* DescriptorTypeName(DescriptorType type) {
-  switch (type) {
-    case DescriptorType::kBoundSocket:
-      return "BoundSocket";
-    case DescriptorType::kSocketAddress:
-      return "SocketAddress";
-    case DescriptorType::kConnectedSocket:
-      return "ConnectedSocket";
-    case DescriptorType::kDataOnlySocket:
-      return "DataOnlySocket";
-    case DescriptorType::kSharedMemory:
-      return "SharedMemory";
-    case DescriptorType::kHostIo:
-      return "HostIo";
-    case DescriptorType::kDirectory:
-      return "Directory";
-  }
-  return "unknown";
-}
 
 absl::StatusOr<DescriptorRef> Descriptor::Accept(const CallContext&) {
   return Unsupported(*this, "imc_accept");
@@ -79,7 +40,7 @@ absl::StatusOr<size_t> Descriptor::SendMessage(const CallContext&, absl::Span<co
   // NaCl's NaClSysImcSendmsg turns every failure of the descriptor's SendMsg but EAGAIN and
   // EMSGSIZE into EIO, so sendmsg on a descriptor that is not a socket answers EIO there
   // (recvmsg passes the EINVAL through).
-  return base::ErrnoStatus(EIO, absl::StrCat("imc_sendmsg on a ", DescriptorTypeName(type())));
+  return base::ErrnoStatus(EIO, absl::StrCat("imc_sendmsg on a ", imc::DescriptorKindName(kind_)));
 }
 
 absl::StatusOr<ReceivedImcMessage> Descriptor::ReceiveMessage(const CallContext&,
@@ -100,7 +61,7 @@ absl::StatusOr<nacl_abi_stat> Descriptor::Stat() const {
   st.nacl_abi_st_ino = NACL_ABI_FAKE_INODE_NUM;
   st.nacl_abi_st_uid = static_cast<uint32_t>(-1);
   st.nacl_abi_st_gid = static_cast<uint32_t>(-1);
-  st.nacl_abi_st_mode = ModeKind(type_) | 0600;
+  st.nacl_abi_st_mode = StatModeKind() | 0600;
   st.nacl_abi_st_nlink = 1;
   st.nacl_abi_st_blksize = 4096;
   return st;
@@ -108,26 +69,37 @@ absl::StatusOr<nacl_abi_stat> Descriptor::Stat() const {
 
 absl::optional<imc::OutgoingDescriptor> Descriptor::ForTransfer() const { return absl::nullopt; }
 
-absl::optional<std::pair<int, size_t>> Descriptor::SharedMemoryFd() const { return absl::nullopt; }
+uint32_t Descriptor::StatModeKind() const { return NACL_ABI_S_IFREG; }
+
+absl::optional<MappableMemory> Descriptor::Mappable() const { return absl::nullopt; }
+
+int Descriptor::IoErrnoOf(const absl::Status& status) const { return NaClErrnoOf(status); }
+
+absl::optional<int> Descriptor::DirectoryFd() const { return absl::nullopt; }
+
+absl::StatusOr<size_t> Descriptor::ReadEntries(absl::Span<uint8_t>) {
+  return base::ErrnoStatus(ENOTDIR,
+                           absl::StrCat("getdents64 on a ", imc::DescriptorKindName(kind_)));
+}
 
 absl::StatusOr<int64_t> Descriptor::Seek(int64_t, int) {
-  return base::ErrnoStatus(ESPIPE, absl::StrCat("lseek on a ", DescriptorTypeName(type_)));
+  return base::ErrnoStatus(ESPIPE, absl::StrCat("lseek on a ", imc::DescriptorKindName(kind_)));
 }
 
 absl::StatusOr<size_t> Descriptor::ReadAt(absl::Span<uint8_t>, int64_t) {
-  return base::ErrnoStatus(ESPIPE, absl::StrCat("pread on a ", DescriptorTypeName(type_)));
+  return base::ErrnoStatus(ESPIPE, absl::StrCat("pread on a ", imc::DescriptorKindName(kind_)));
 }
 
 absl::StatusOr<size_t> Descriptor::WriteAt(absl::Span<const uint8_t>, int64_t) {
-  return base::ErrnoStatus(ESPIPE, absl::StrCat("pwrite on a ", DescriptorTypeName(type_)));
+  return base::ErrnoStatus(ESPIPE, absl::StrCat("pwrite on a ", imc::DescriptorKindName(kind_)));
 }
 
-absl::Status Descriptor::Sync(bool) {
-  return base::ErrnoStatus(EINVAL, absl::StrCat("fsync on a ", DescriptorTypeName(type_)));
+absl::Status Descriptor::Sync(const CallContext&, bool) {
+  return base::ErrnoStatus(EINVAL, absl::StrCat("fsync on a ", imc::DescriptorKindName(kind_)));
 }
 
 absl::Status Descriptor::Truncate(int64_t) {
-  return base::ErrnoStatus(EINVAL, absl::StrCat("ftruncate on a ", DescriptorTypeName(type_)));
+  return base::ErrnoStatus(EINVAL, absl::StrCat("ftruncate on a ", imc::DescriptorKindName(kind_)));
 }
 
 int Descriptor::AccessMode() const { return O_RDWR; }
@@ -173,8 +145,10 @@ void Descriptor::RemoveSlot() {
 
 Descriptor::BlockingCall::BlockingCall(const Descriptor& descriptor, const CallContext& context,
                                        bool nonblocking)
-    : descriptor_(descriptor) {
-  nonblocking = nonblocking || context.nonblocking_attempt || descriptor.nonblocking();
+    : descriptor_(descriptor),
+      attempt_(context.nonblocking_attempt),
+      module_nonblocking_(nonblocking || descriptor.nonblocking()) {
+  nonblocking = module_nonblocking_ || attempt_;
   wait_.nonblocking = nonblocking;
   if (context.nonblocking_attempt) wait_.max_skipped_packets = kSkippedPacketsPerAttempt;
   if (nonblocking || context.cancellation == nullptr) return;
@@ -196,31 +170,19 @@ Descriptor::BlockingCall::~BlockingCall() {
 }
 
 absl::Status Descriptor::BlockingCall::Finish(absl::Status status) const {
-  if (base::ErrnoOf(status) != ECANCELED) return status;
+  const int error_number = base::ErrnoOf(status);
+  // On the loader's attempt, EAGAIN is the module's own answer only if the module asked not to
+  // wait and nothing more may be queued; otherwise the call must go on elsewhere.
+  if (error_number == EAGAIN && attempt_ &&
+      (!module_nonblocking_ || imc::IsSkippedPackets(status))) {
+    return WouldBlockStatus(status.message());
+  }
+  if (error_number != ECANCELED) return status;
   std::lock_guard<std::mutex> lock(descriptor_.mu_);
   if (descriptor_.closed_) {
     return base::ErrnoStatus(EBADF, "the descriptor was closed during the call");
   }
   return status;
-}
-
-int NaClErrnoOf(const absl::Status& status) {
-  switch (int error_number = base::ErrnoOf(status)) {
-    case 0:
-      return status.ok() ? 0 : NACL_ABI_EIO;
-    case EPIPE:         // Peer closed; accept after every address closed.
-    case ECONNREFUSED:  // Connect to a closed bound socket; a dropped request.
-    case EPROTO:        // A malformed message from a peer.
-    case EMSGSIZE:      // More than NACL_ABI_IMC_USER_BYTES_MAX (NaCl collapses it).
-    case EOPNOTSUPP:    // Descriptors over a DataOnlySocket.
-      return NACL_ABI_EIO;
-    case E2BIG:
-      return NACL_ABI_EINVAL;
-    case ECANCELED:
-      return NACL_ABI_EINTR;
-    default:
-      return error_number;
-  }
 }
 
 }  // namespace syscalls

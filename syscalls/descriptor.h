@@ -2,8 +2,8 @@
 // the operations it supports. Every other operation answers the documented errno from the
 // defaults here, in one place.
 //
-// Results are absl::Status values carrying an errno; NaClErrnoOf() turns them into the
-// errno the module sees.
+// Results are absl::Status values carrying an errno; syscall_errno.h turns them into the
+// errno the module sees, in either table.
 #ifndef SYSCALLS_DESCRIPTOR_H_
 #define SYSCALLS_DESCRIPTOR_H_
 
@@ -26,18 +26,11 @@
 
 namespace syscalls {
 
-enum class DescriptorType {
-  kBoundSocket,
-  kSocketAddress,
-  kConnectedSocket,
-  kDataOnlySocket,
-  kSharedMemory,
-  kHostIo,
-  kDirectory,
+// What mmap maps of a descriptor: a memfd and its size.
+struct MappableMemory {
+  int fd;
+  size_t size;
 };
-
-// "BoundSocket", "SocketAddress", ...
-const char* DescriptorTypeName(DescriptorType type);
 
 class Descriptor;
 using DescriptorRef = std::shared_ptr<Descriptor>;
@@ -53,12 +46,13 @@ struct ReceivedImcMessage {
 
 class Descriptor {
  public:
-  explicit Descriptor(DescriptorType type) : type_(type) {}
+  // `kind`: the descriptor's kind, for names in errors (imc::DescriptorKindName).
+  explicit Descriptor(imc::DescriptorKind kind) : kind_(kind) {}
   virtual ~Descriptor() = default;
   Descriptor(const Descriptor&) = delete;
   Descriptor& operator=(const Descriptor&) = delete;
 
-  DescriptorType type() const { return type_; }
+  imc::DescriptorKind kind() const { return kind_; }
 
   // imc_accept. Default: EINVAL (not a BoundSocket).
   virtual absl::StatusOr<DescriptorRef> Accept(const CallContext& context);
@@ -79,13 +73,25 @@ class Descriptor {
   virtual absl::StatusOr<size_t> Read(const CallContext& context, absl::Span<uint8_t> buffer);
   // write: returns the bytes written. Default: EINVAL.
   virtual absl::StatusOr<size_t> Write(const CallContext& context, absl::Span<const uint8_t> data);
-  // fstat. Default: the type's NaCl st_mode kind, read-write for the owner.
+  // fstat. Default: StatModeKind(), read-write for the owner, with NaCl's fake identity.
   virtual absl::StatusOr<nacl_abi_stat> Stat() const;
+  // The NaCl st_mode kind (NACL_ABI_S_IF*) the default Stat() reports. Default: a regular file.
+  virtual uint32_t StatModeKind() const;
   // What to send when this descriptor travels in a message; nullopt if it may not travel
   // (the caller answers EIO).
   virtual absl::optional<imc::OutgoingDescriptor> ForTransfer() const;
-  // The memfd and size of a SharedMemory descriptor, for mmap; nullopt otherwise.
-  virtual absl::optional<std::pair<int, size_t>> SharedMemoryFd() const;
+  // What mmap maps (a SharedMemory descriptor's memfd and size); nullopt if the descriptor
+  // cannot be mapped (the caller answers ENODEV).
+  virtual absl::optional<MappableMemory> Mappable() const;
+  // The NaCl errno of a failed read or write. Default: NaClErrnoOf, where EPIPE is a closed IMC
+  // peer (EIO).
+  virtual int IoErrnoOf(const absl::Status& status) const;
+  // The host fd of a directory, the start of *at calls; nullopt if this is no directory
+  // (the caller answers ENOTDIR).
+  virtual absl::optional<int> DirectoryFd() const;
+  // getdents64 into `buffer`: returns the bytes of linux_dirent64 records written (0 at the
+  // end). Default: ENOTDIR.
+  virtual absl::StatusOr<size_t> ReadEntries(absl::Span<uint8_t> buffer);
 
   // Linux file calls (syscalls/linux_files.h). Defaults answer what Linux answers for a
   // socket: ESPIPE for lseek / pread / pwrite, EINVAL for fsync and ftruncate.
@@ -94,8 +100,9 @@ class Descriptor {
   // pread64 / pwrite64 at `offset`, leaving the descriptor's offset alone.
   virtual absl::StatusOr<size_t> ReadAt(absl::Span<uint8_t> buffer, int64_t offset);
   virtual absl::StatusOr<size_t> WriteAt(absl::Span<const uint8_t> data, int64_t offset);
-  // fsync, or fdatasync if `data_only`.
-  virtual absl::Status Sync(bool data_only);
+  // fsync, or fdatasync if `data_only`. A sync that may take long answers a WouldBlockStatus
+  // on the loader's nonblocking attempt.
+  virtual absl::Status Sync(const CallContext& context, bool data_only);
   // ftruncate.
   virtual absl::Status Truncate(int64_t length);
 
@@ -152,28 +159,26 @@ class Descriptor {
 
     // How the imc operation waits.
     const imc::WaitOptions& wait() const { return wait_; }
-    // Turns a cancellation caused by closing the descriptor into EBADF.
+    // Turns a cancellation caused by closing the descriptor into EBADF, and an EAGAIN of the
+    // loader's attempt that the module did not ask for into a WouldBlockStatus.
     absl::Status Finish(absl::Status status) const;
 
    private:
     const Descriptor& descriptor_;
+    const bool attempt_;             // The loader's nonblocking first attempt.
+    const bool module_nonblocking_;  // The module asked not to wait (flag or O_NONBLOCK).
     imc::WaitOptions wait_;
     bool registered_ = false;
   };
 
  private:
-  const DescriptorType type_;
+  const imc::DescriptorKind kind_;
   std::atomic<int> slots_{0};
   std::atomic<int> status_flags_{0};  // O_NONBLOCK | O_APPEND set by the module.
   mutable std::mutex mu_;
   bool closed_ = false;                                    // Guarded by mu_.
   mutable std::vector<const imc::Cancellation*> waiters_;  // Guarded by mu_.
 };
-
-// Maps a descriptor or imc error onto the errno table of ABI.md: peer closed, refused,
-// malformed and oversized messages are EIO; too many descriptors EINVAL; the rest keep their
-// errno (EIO if they carry none).
-int NaClErrnoOf(const absl::Status& status);
 
 }  // namespace syscalls
 

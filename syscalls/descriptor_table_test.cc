@@ -17,7 +17,7 @@ namespace {
 // A descriptor with no behaviour; its lifetime shows when the table let go of it.
 class PlainDescriptor : public Descriptor {
  public:
-  PlainDescriptor() : Descriptor(DescriptorType::kHostIo) {}
+  PlainDescriptor() : Descriptor(imc::DescriptorKind::kHostIo) {}
 };
 
 DescriptorRef Make() { return std::make_shared<PlainDescriptor>(); }

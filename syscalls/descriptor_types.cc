@@ -13,6 +13,7 @@
 #include "base/errno_status.h"
 #include "base/status_macros.h"
 #include "syscalls/descriptor_table.h"
+#include "syscalls/syscall_errno.h"
 
 namespace syscalls {
 namespace {
@@ -49,7 +50,7 @@ absl::StatusOr<DescriptorRef> BoundSocketDescriptor::Accept(const CallContext& c
   const int max_skipped = call.wait().max_skipped_packets;
   for (int skipped = 0;; ++skipped) {
     if (max_skipped > 0 && skipped >= max_skipped) {
-      return base::ErrnoStatus(EAGAIN, "malformed requests only so far; more may be queued");
+      return WouldBlockStatus("malformed requests only so far; more may be queued");
     }
     absl::StatusOr<imc::ConnectedSocket> accepted = socket_.Accept(call.wait());
     // A malformed request from a peer is dropped (its fds closed); the module waits on for
@@ -81,8 +82,8 @@ absl::optional<imc::OutgoingDescriptor> SocketAddressDescriptor::ForTransfer() c
   return imc::OutgoingDescriptor{imc::DescriptorKind::kSocketAddress, address_.fd()};
 }
 
-template <typename Socket, DescriptorType kType>
-absl::StatusOr<size_t> MessageSocketDescriptor<Socket, kType>::SendMessage(
+template <typename Socket, imc::DescriptorKind kKind, uint32_t kStatModeKind>
+absl::StatusOr<size_t> MessageSocketDescriptor<Socket, kKind, kStatModeKind>::SendMessage(
     const CallContext& context, absl::Span<const uint8_t> data,
     absl::Span<const DescriptorRef> descriptors, bool nonblocking) {
   std::vector<imc::OutgoingDescriptor> outgoing;
@@ -93,10 +94,12 @@ absl::StatusOr<size_t> MessageSocketDescriptor<Socket, kType>::SendMessage(
   return data.size();
 }
 
-template <typename Socket, DescriptorType kType>
-absl::StatusOr<ReceivedImcMessage> MessageSocketDescriptor<Socket, kType>::ReceiveMessage(
-    const CallContext& context, absl::Span<uint8_t> buffer, size_t max_descriptors,
-    bool nonblocking) {
+template <typename Socket, imc::DescriptorKind kKind, uint32_t kStatModeKind>
+absl::StatusOr<ReceivedImcMessage>
+MessageSocketDescriptor<Socket, kKind, kStatModeKind>::ReceiveMessage(const CallContext& context,
+                                                                      absl::Span<uint8_t> buffer,
+                                                                      size_t max_descriptors,
+                                                                      bool nonblocking) {
   iovec iov = {buffer.data(), buffer.size()};
   absl::StatusOr<imc::ReceivedMessage> received;
   {
@@ -117,8 +120,9 @@ absl::StatusOr<ReceivedImcMessage> MessageSocketDescriptor<Socket, kType>::Recei
   return message;
 }
 
-template <typename Socket, DescriptorType kType>
-Descriptor::PollState MessageSocketDescriptor<Socket, kType>::Poll(short requested) const {
+template <typename Socket, imc::DescriptorKind kKind, uint32_t kStatModeKind>
+Descriptor::PollState MessageSocketDescriptor<Socket, kKind, kStatModeKind>::Poll(
+    short requested) const {
   constexpr short kReadable = POLLIN | POLLRDNORM;
   PollState state = HostPollState(socket_.fd(), requested);
   // A peer's close or an error ends a receive however many acknowledgements precede it.
@@ -133,8 +137,10 @@ Descriptor::PollState MessageSocketDescriptor<Socket, kType>::Poll(short request
   return state;
 }
 
-template class MessageSocketDescriptor<imc::ConnectedSocket, DescriptorType::kConnectedSocket>;
-template class MessageSocketDescriptor<imc::DataOnlySocket, DescriptorType::kDataOnlySocket>;
+template class MessageSocketDescriptor<imc::ConnectedSocket, imc::DescriptorKind::kConnectedSocket,
+                                       NACL_ABI_S_IFSOCK>;
+template class MessageSocketDescriptor<imc::DataOnlySocket, imc::DescriptorKind::kDataOnlySocket,
+                                       NACL_ABI_S_IFDSOCK>;
 
 absl::optional<imc::OutgoingDescriptor> DataOnlySocketDescriptor::ForTransfer() const {
   return imc::OutgoingDescriptor{imc::DescriptorKind::kDataOnlySocket, socket().fd()};
@@ -150,12 +156,21 @@ absl::optional<imc::OutgoingDescriptor> SharedMemoryDescriptor::ForTransfer() co
   return imc::OutgoingDescriptor{imc::DescriptorKind::kSharedMemory, memory_.fd()};
 }
 
-absl::optional<std::pair<int, size_t>> SharedMemoryDescriptor::SharedMemoryFd() const {
-  return std::make_pair(memory_.fd(), memory_.size());
+absl::optional<MappableMemory> SharedMemoryDescriptor::Mappable() const {
+  return MappableMemory{memory_.fd(), memory_.size()};
+}
+
+absl::StatusOr<DescriptorRef> SharedMemoryDescriptor::Adopt(
+    imc::IncomingDescriptor incoming, const std::shared_ptr<MemoryBudget>& budget) {
+  ASSIGN_OR_RETURN(imc::SharedMemory memory, imc::SharedMemory::FromFd(std::move(incoming.fd)));
+  budget->Take(memory.size());
+  BudgetCharge charge(budget, memory.size());
+  return DescriptorRef(
+      std::make_shared<SharedMemoryDescriptor>(std::move(memory), std::move(charge)));
 }
 
 HostIoDescriptor::HostIoDescriptor(base::UniqueFd fd, Access access)
-    : Descriptor(DescriptorType::kHostIo),
+    : Descriptor(imc::DescriptorKind::kHostIo),
       fd_(std::move(fd)),
       access_(imc::Intersect(access, imc::AccessOfFd(fd_.get()))) {
   struct stat st;
@@ -231,7 +246,9 @@ absl::StatusOr<size_t> HostIoDescriptor::WriteAt(absl::Span<const uint8_t> data,
   }
 }
 
-absl::Status HostIoDescriptor::Sync(bool data_only) {
+absl::Status HostIoDescriptor::Sync(const CallContext& context, bool data_only) {
+  // Never on the thread that receives every module thread's calls.
+  if (context.nonblocking_attempt) return WouldBlockStatus("a sync may take long");
   if ((data_only ? ::fdatasync(fd_.get()) : ::fsync(fd_.get())) != 0) {
     return base::ErrnoStatus(errno, data_only ? "fdatasync" : "fsync");
   }
@@ -318,9 +335,15 @@ absl::StatusOr<size_t> HostIoDescriptor::TransferWhenReady(const CallContext& co
     // module's nonblocking call: it must not block at all. Only a socket or a nonblocking fd
     // can promise that per call.
     if (waiting_ == Waiting::kStream) {
-      return base::ErrnoStatus(EAGAIN, absl::StrCat(what, " on a pipe or device may block"));
+      // A module's nonblocking call with nothing ready has its answer now; any other moves.
+      if (module_nonblocking && (ReadyNow(fd_.get(), events) & (events | POLLHUP | POLLERR)) == 0) {
+        return base::ErrnoStatus(EAGAIN, absl::StrCat(what, " would block"));
+      }
+      return WouldBlockStatus(absl::StrCat(what, " on a pipe or device may block"));
     }
-    return once(dontwait);
+    absl::StatusOr<size_t> done = once(dontwait);
+    if (!done.ok()) return call.Finish(done.status());
+    return done;
   }
   // Allowed to block, off the receiving thread: wait for readiness where a close or the
   // thread's death can end the wait, then transfer only what readiness promises (a socket
@@ -384,29 +407,53 @@ absl::optional<imc::OutgoingDescriptor> HostIoDescriptor::ForTransfer() const {
   return imc::OutgoingDescriptor{imc::DescriptorKind::kHostIo, fd_.get(), access_};
 }
 
+absl::StatusOr<DescriptorRef> SocketAddressDescriptor::Adopt(imc::IncomingDescriptor incoming,
+                                                             const std::shared_ptr<MemoryBudget>&) {
+  return DescriptorRef(
+      std::make_shared<SocketAddressDescriptor>(imc::SocketAddress::Adopt(std::move(incoming.fd))));
+}
+
+absl::StatusOr<DescriptorRef> DataOnlySocketDescriptor::Adopt(
+    imc::IncomingDescriptor incoming, const std::shared_ptr<MemoryBudget>&) {
+  return DescriptorRef(std::make_shared<DataOnlySocketDescriptor>(
+      imc::DataOnlySocket::Adopt(std::move(incoming.fd))));
+}
+
+absl::StatusOr<DescriptorRef> HostIoDescriptor::Adopt(imc::IncomingDescriptor incoming,
+                                                      const std::shared_ptr<MemoryBudget>&) {
+  // The access the sender granted, never more than the fd's open mode allows.
+  return DescriptorRef(std::make_shared<HostIoDescriptor>(std::move(incoming.fd), incoming.access));
+}
+
+int HostIoDescriptor::IoErrnoOf(const absl::Status& status) const {
+  if (base::ErrnoOf(status) == EPIPE) return EPIPE;
+  return Descriptor::IoErrnoOf(status);
+}
+
+namespace {
+
+// The classes of the kinds that travel, by kind: how a received descriptor becomes a module
+// descriptor (NaCl's internalize table).
+using AdoptFunction = absl::StatusOr<DescriptorRef> (*)(imc::IncomingDescriptor,
+                                                        const std::shared_ptr<MemoryBudget>&);
+struct Adopter {
+  imc::DescriptorKind kind;
+  AdoptFunction adopt;
+};
+constexpr Adopter kAdopters[] = {
+    {imc::DescriptorKind::kSocketAddress, &SocketAddressDescriptor::Adopt},
+    {imc::DescriptorKind::kDataOnlySocket, &DataOnlySocketDescriptor::Adopt},
+    {imc::DescriptorKind::kSharedMemory, &SharedMemoryDescriptor::Adopt},
+    {imc::DescriptorKind::kHostIo, &HostIoDescriptor::Adopt},
+};
+
+}  // namespace
+
 absl::StatusOr<DescriptorRef> FromIncoming(imc::IncomingDescriptor incoming,
                                            const std::shared_ptr<MemoryBudget>& budget) {
-  switch (incoming.kind) {
-    case imc::DescriptorKind::kInvalid:
-      return DescriptorRef();
-    case imc::DescriptorKind::kSocketAddress:
-      return DescriptorRef(std::make_shared<SocketAddressDescriptor>(
-          imc::SocketAddress::Adopt(std::move(incoming.fd))));
-    case imc::DescriptorKind::kDataOnlySocket:
-      return DescriptorRef(std::make_shared<DataOnlySocketDescriptor>(
-          imc::DataOnlySocket::Adopt(std::move(incoming.fd))));
-    case imc::DescriptorKind::kSharedMemory: {
-      ASSIGN_OR_RETURN(imc::SharedMemory memory, imc::SharedMemory::FromFd(std::move(incoming.fd)));
-      budget->Take(memory.size());
-      BudgetCharge charge(budget, memory.size());
-      return DescriptorRef(
-          std::make_shared<SharedMemoryDescriptor>(std::move(memory), std::move(charge)));
-    }
-    case imc::DescriptorKind::kHostIo: {
-      // The access the sender granted, never more than the fd's open mode allows.
-      return DescriptorRef(
-          std::make_shared<HostIoDescriptor>(std::move(incoming.fd), incoming.access));
-    }
+  if (incoming.kind == imc::DescriptorKind::kInvalid) return DescriptorRef();
+  for (const Adopter& adopter : kAdopters) {
+    if (adopter.kind == incoming.kind) return adopter.adopt(std::move(incoming), budget);
   }
   return base::ErrnoStatus(EPROTO, "unknown descriptor kind");
 }
@@ -422,7 +469,7 @@ absl::Status ToOutgoing(absl::Span<const DescriptorRef> descriptors,
     }
     absl::optional<imc::OutgoingDescriptor> outgoing = descriptor->ForTransfer();
     if (!outgoing.has_value()) {
-      return base::ErrnoStatus(EIO, absl::StrCat("a ", DescriptorTypeName(descriptor->type()),
+      return base::ErrnoStatus(EIO, absl::StrCat("a ", imc::DescriptorKindName(descriptor->kind()),
                                                  " may not be sent in a message"));
     }
     out->push_back(*outgoing);

@@ -22,9 +22,10 @@ namespace syscalls {
 class BoundSocketDescriptor final : public Descriptor {
  public:
   explicit BoundSocketDescriptor(imc::BoundSocket socket)
-      : Descriptor(DescriptorType::kBoundSocket), socket_(std::move(socket)) {}
+      : Descriptor(imc::DescriptorKind::kBoundSocket), socket_(std::move(socket)) {}
 
   absl::StatusOr<DescriptorRef> Accept(const CallContext& context) override;
+  uint32_t StatModeKind() const override { return NACL_ABI_S_IFBOUNDSOCK; }
   // Readable when a connection request (or the end of every SocketAddress) is queued; never
   // writable.
   PollState Poll(short requested) const override;
@@ -37,9 +38,14 @@ class BoundSocketDescriptor final : public Descriptor {
 class SocketAddressDescriptor final : public Descriptor {
  public:
   explicit SocketAddressDescriptor(imc::SocketAddress address)
-      : Descriptor(DescriptorType::kSocketAddress), address_(std::move(address)) {}
+      : Descriptor(imc::DescriptorKind::kSocketAddress), address_(std::move(address)) {}
+
+  // A received SocketAddress.
+  static absl::StatusOr<DescriptorRef> Adopt(imc::IncomingDescriptor incoming,
+                                             const std::shared_ptr<MemoryBudget>& budget);
 
   absl::StatusOr<DescriptorRef> Connect(const CallContext& context) override;
+  uint32_t StatModeKind() const override { return NACL_ABI_S_IFSOCKADDR; }
   absl::optional<imc::OutgoingDescriptor> ForTransfer() const override;
   // Writable when a connection request can be queued without waiting; never readable.
   PollState Poll(short requested) const override;
@@ -51,10 +57,12 @@ class SocketAddressDescriptor final : public Descriptor {
 // Messages with bytes and descriptors, over a socket from accept, connect or `-i`. These
 // sockets do not travel, and neither do DataOnlySockets carry descriptors, so the two share
 // the message path but not the rest.
-template <typename Socket, DescriptorType kType>
+template <typename Socket, imc::DescriptorKind kKind, uint32_t kStatModeKind>
 class MessageSocketDescriptor : public Descriptor {
  public:
-  explicit MessageSocketDescriptor(Socket socket) : Descriptor(kType), socket_(std::move(socket)) {}
+  explicit MessageSocketDescriptor(Socket socket) : Descriptor(kKind), socket_(std::move(socket)) {}
+
+  uint32_t StatModeKind() const override { return kStatModeKind; }
 
   absl::StatusOr<size_t> SendMessage(const CallContext& context, absl::Span<const uint8_t> data,
                                      absl::Span<const DescriptorRef> descriptors,
@@ -75,13 +83,18 @@ class MessageSocketDescriptor : public Descriptor {
 };
 
 using ConnectedSocketDescriptor =
-    MessageSocketDescriptor<imc::ConnectedSocket, DescriptorType::kConnectedSocket>;
+    MessageSocketDescriptor<imc::ConnectedSocket, imc::DescriptorKind::kConnectedSocket,
+                            NACL_ABI_S_IFSOCK>;
 
 // imc_socketpair's descriptors: bytes only; may travel.
 class DataOnlySocketDescriptor final
-    : public MessageSocketDescriptor<imc::DataOnlySocket, DescriptorType::kDataOnlySocket> {
+    : public MessageSocketDescriptor<imc::DataOnlySocket, imc::DescriptorKind::kDataOnlySocket,
+                                     NACL_ABI_S_IFDSOCK> {
  public:
   using MessageSocketDescriptor::MessageSocketDescriptor;
+  // A received DataOnlySocket.
+  static absl::StatusOr<DescriptorRef> Adopt(imc::IncomingDescriptor incoming,
+                                             const std::shared_ptr<MemoryBudget>& budget);
   absl::optional<imc::OutgoingDescriptor> ForTransfer() const override;
 };
 
@@ -90,13 +103,19 @@ class SharedMemoryDescriptor final : public Descriptor {
  public:
   // `charge`: the object's size, taken from the module's budget while this exists.
   SharedMemoryDescriptor(imc::SharedMemory memory, BudgetCharge charge)
-      : Descriptor(DescriptorType::kSharedMemory),
+      : Descriptor(imc::DescriptorKind::kSharedMemory),
         memory_(std::move(memory)),
         charge_(std::move(charge)) {}
 
+  // A received shared memory object, charged to `budget` (beyond its limit if need be: the
+  // object exists already).
+  static absl::StatusOr<DescriptorRef> Adopt(imc::IncomingDescriptor incoming,
+                                             const std::shared_ptr<MemoryBudget>& budget);
+
   absl::StatusOr<nacl_abi_stat> Stat() const override;
+  uint32_t StatModeKind() const override { return NACL_ABI_S_IFSHM; }
   absl::optional<imc::OutgoingDescriptor> ForTransfer() const override;
-  absl::optional<std::pair<int, size_t>> SharedMemoryFd() const override;
+  absl::optional<MappableMemory> Mappable() const override;
 
  private:
   imc::SharedMemory memory_;
@@ -112,6 +131,10 @@ class HostIoDescriptor final : public Descriptor {
   // A descriptor that grants `access` on `fd`, as far as the fd's open mode allows.
   HostIoDescriptor(base::UniqueFd fd, Access access);
 
+  // A received HostIo descriptor, with the access its sender granted.
+  static absl::StatusOr<DescriptorRef> Adopt(imc::IncomingDescriptor incoming,
+                                             const std::shared_ptr<MemoryBudget>& budget);
+
   // The access a host fd's open flags allow.
   static Access AccessOf(int fd) { return imc::AccessOfFd(fd); }
 
@@ -119,6 +142,9 @@ class HostIoDescriptor final : public Descriptor {
   absl::StatusOr<size_t> Write(const CallContext& context, absl::Span<const uint8_t> data) override;
   absl::StatusOr<nacl_abi_stat> Stat() const override;
   absl::optional<imc::OutgoingDescriptor> ForTransfer() const override;
+  // A host fd's errno as it is: a pipe without readers is EPIPE, as NaCl's host descriptors
+  // answered, not a closed IMC peer.
+  int IoErrnoOf(const absl::Status& status) const override;
 
   // The file calls act on the host fd, as far as the grant allows (pread and pwrite only on
   // files: ESPIPE elsewhere; pwrite EBADF and ftruncate EINVAL without a write grant, as
@@ -126,7 +152,8 @@ class HostIoDescriptor final : public Descriptor {
   absl::StatusOr<int64_t> Seek(int64_t offset, int whence) override;
   absl::StatusOr<size_t> ReadAt(absl::Span<uint8_t> buffer, int64_t offset) override;
   absl::StatusOr<size_t> WriteAt(absl::Span<const uint8_t> data, int64_t offset) override;
-  absl::Status Sync(bool data_only) override;
+  // On the loader's attempt: a WouldBlockStatus (a sync may take long).
+  absl::Status Sync(const CallContext& context, bool data_only) override;
   absl::Status Truncate(int64_t length) override;
   // O_RDONLY, O_WRONLY or O_RDWR from the grant.
   int AccessMode() const override;

@@ -17,15 +17,17 @@ class DirectoryDescriptor final : public Descriptor {
  public:
   // `fd`: a host directory opened for reading, beneath the mounted root.
   explicit DirectoryDescriptor(base::UniqueFd fd)
-      : Descriptor(DescriptorType::kDirectory), fd_(std::move(fd)) {}
+      : Descriptor(imc::DescriptorKind::kDirectory), fd_(std::move(fd)) {}
 
   // read(2) of a directory: EISDIR, as Linux answers.
   absl::StatusOr<size_t> Read(const CallContext& context, absl::Span<uint8_t> buffer) override;
   absl::StatusOr<nacl_abi_stat> Stat() const override;
+  uint32_t StatModeKind() const override { return NACL_ABI_S_IFDIR; }
+  absl::optional<int> DirectoryFd() const override { return fd_.get(); }
 
-  // getdents64 into `buffer`: returns the bytes of linux_dirent64 records written (0 at the
-  // end), each with NaCl's fake inode number. Errors: EINVAL if `buffer` holds no record.
-  absl::StatusOr<size_t> ReadEntries(absl::Span<uint8_t> buffer);
+  // getdents64 into `buffer`: the records each carry NaCl's fake inode number. Errors: EINVAL
+  // if `buffer` holds no record.
+  absl::StatusOr<size_t> ReadEntries(absl::Span<uint8_t> buffer) override;
 
   int fd() const { return fd_.get(); }
 

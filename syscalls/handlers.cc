@@ -11,36 +11,34 @@
 #include "absl/status/statusor.h"
 #include "base/errno_status.h"
 #include "imc/bound_socket.h"
+#include "imc/descriptor.h"
 #include "imc/message_socket.h"
 #include "imc/shared_memory.h"
+#include "imc/wire_format.h"
 #include "syscalls/descriptor.h"
 #include "syscalls/descriptor_table.h"
 #include "syscalls/descriptor_types.h"
 #include "syscalls/io_buffer.h"
 #include "syscalls/nacl_abi.h"
+#include "syscalls/syscall_errno.h"
 #include "syscalls/untrusted_memory.h"
 
 namespace syscalls {
 namespace {
 
-// NaCl passes descriptors and flags as C ints: the low 32 bits of the register.
-int IntArg(uint64_t value) { return static_cast<int>(static_cast<uint32_t>(value)); }
+// imc_sendmsg and imc_recvmsg check NaCl's limits and hand imc what fits them: imc must take
+// as much, and NaCl's modules see no other limit.
+static_assert(imc::kMaxDescriptors == NACL_ABI_IMC_DESC_MAX, "one descriptor limit");
+static_assert(imc::kMaxUserBytes == NACL_ABI_IMC_USER_BYTES_MAX, "one message size limit");
 
-int64_t Errno(const absl::Status& status) { return -NaClErrnoOf(status); }
-
-// read and write: a HostIo descriptor answers its host fd's errno as it is (a pipe without
-// readers is EPIPE, as NaCl's host descriptors answered), not the IMC mapping of
-// NaClErrnoOf (where EPIPE is a closed IMC peer, EIO).
+// read and write: the descriptor's own errno of a failed transfer (see IoErrnoOf).
 int64_t IoErrno(const Descriptor& descriptor, const absl::Status& status) {
-  if (descriptor.type() == DescriptorType::kHostIo && base::ErrnoOf(status) == EPIPE) {
-    return -NACL_ABI_EPIPE;
-  }
-  return Errno(status);
+  return IsWouldBlock(status) ? kWouldBlock : -descriptor.IoErrnoOf(status);
 }
 
 // Installs `descriptor`; returns the new slot or a negated errno.
 int64_t InstallResult(const CallContext& context, absl::StatusOr<DescriptorRef> descriptor) {
-  if (!descriptor.ok()) return Errno(descriptor.status());
+  if (!descriptor.ok()) return NaClResult(descriptor.status());
   return context.table->Install(*std::move(descriptor));
 }
 
@@ -157,16 +155,16 @@ int64_t SysFstat(const CallContext& context, const SyscallArgs& args) {
   DescriptorRef descriptor = context.table->Get(IntArg(args.arg[0]));
   if (descriptor == nullptr) return -NACL_ABI_EBADF;
   absl::StatusOr<nacl_abi_stat> st = descriptor->Stat();
-  if (!st.ok()) return Errno(st.status());
+  if (!st.ok()) return NaClResult(st.status());
   if (!context.memory->Write(args.arg[1], &*st, sizeof(*st))) return -NACL_ABI_EFAULT;
   return 0;
 }
 
 int64_t CheckSharedMemoryMap(const Descriptor& descriptor, uint64_t length, int prot, int flags,
                              int64_t offset) {
-  absl::optional<std::pair<int, size_t>> memory = descriptor.SharedMemoryFd();
-  if (!memory.has_value()) return -NACL_ABI_ENODEV;  // Not a mappable descriptor.
-  const size_t size = memory->second;
+  absl::optional<MappableMemory> memory = descriptor.Mappable();
+  if (!memory.has_value()) return -NACL_ABI_ENODEV;
+  const size_t size = memory->size;
   const int sharing = flags & (NACL_ABI_MAP_SHARED | NACL_ABI_MAP_PRIVATE);
   if (length == 0 || (prot & ~(NACL_ABI_PROT_READ | NACL_ABI_PROT_WRITE)) != 0 ||
       (sharing != NACL_ABI_MAP_SHARED && sharing != NACL_ABI_MAP_PRIVATE) ||
@@ -208,7 +206,7 @@ int64_t SysGetpid(const CallContext& context, const SyscallArgs&) {
 
 int64_t SysImcMakeBoundSock(const CallContext& context, const SyscallArgs& args) {
   auto pair = imc::MakeBoundSocket(context.table->bound_socket_options());
-  if (!pair.ok()) return Errno(pair.status());
+  if (!pair.ok()) return NaClResult(pair.status());
   return InstallPair(context, std::make_shared<BoundSocketDescriptor>(std::move(pair->first)),
                      std::make_shared<SocketAddressDescriptor>(std::move(pair->second)),
                      args.arg[0]);
@@ -256,7 +254,7 @@ int64_t SysImcSendmsg(const CallContext& context, const SyscallArgs& args) {
   const bool nonblocking = (IntArg(args.arg[2]) & NACL_ABI_IMC_NONBLOCK) != 0;
   absl::StatusOr<size_t> sent =
       descriptor->SendMessage(context, data.span(), descriptors, nonblocking);
-  if (!sent.ok()) return Errno(sent.status());
+  if (!sent.ok()) return NaClResult(sent.status());
   return static_cast<int64_t>(*sent);
 }
 
@@ -285,7 +283,7 @@ int64_t SysImcRecvmsg(const CallContext& context, const SyscallArgs& args) {
   const bool nonblocking = (IntArg(args.arg[2]) & NACL_ABI_IMC_NONBLOCK) != 0;
   absl::StatusOr<ReceivedImcMessage> received =
       descriptor->ReceiveMessage(context, buffer.span(), desc_length, nonblocking);
-  if (!received.ok()) return Errno(received.status());
+  if (!received.ok()) return NaClResult(received.status());
 
   // From here on the message is consumed: a failure closes what it brought.
   DescriptorTable& table = *context.table;
@@ -327,14 +325,14 @@ int64_t SysImcMemObjCreate(const CallContext& context, const SyscallArgs& args) 
   if (!budget->TryTake(size)) return -NACL_ABI_ENOMEM;
   BudgetCharge charge(budget, size);
   absl::StatusOr<imc::SharedMemory> memory = imc::SharedMemory::Create(size);
-  if (!memory.ok()) return Errno(memory.status());
+  if (!memory.ok()) return NaClResult(memory.status());
   return context.table->Install(
       std::make_shared<SharedMemoryDescriptor>(*std::move(memory), std::move(charge)));
 }
 
 int64_t SysImcSocketPair(const CallContext& context, const SyscallArgs& args) {
   auto pair = imc::MakeDataOnlyPair();
-  if (!pair.ok()) return Errno(pair.status());
+  if (!pair.ok()) return NaClResult(pair.status());
   return InstallPair(context, std::make_shared<DataOnlySocketDescriptor>(std::move(pair->first)),
                      std::make_shared<DataOnlySocketDescriptor>(std::move(pair->second)),
                      args.arg[0]);

@@ -8,7 +8,6 @@
 
 #include "absl/types/span.h"
 #include "syscalls/call_context.h"
-#include "syscalls/syscall_table.h"
 #include "syscalls/untrusted_memory.h"
 
 namespace syscalls {

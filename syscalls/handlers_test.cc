@@ -21,6 +21,7 @@
 #include "syscalls/descriptor_types.h"
 #include "syscalls/module_test_base.h"
 #include "syscalls/nacl_abi.h"
+#include "syscalls/syscall_table.h"
 #include "syscalls/test_module.h"
 
 namespace syscalls {
@@ -375,6 +376,29 @@ TEST_F(HandlersTest, NonblockingRecvmsgThatWouldBlockIsEagain) {
   EXPECT_EQ(a().RecvMsg(data_only.second, 8, 0, NACL_ABI_IMC_NONBLOCK).result, -NACL_ABI_EAGAIN);
   EXPECT_EQ(a().RecvMsg(connected.second, 8, 8, NACL_ABI_IMC_NONBLOCK).result, -NACL_ABI_EAGAIN);
   EXPECT_EQ(a().RecvMsg(connected.first, 8, 8, NACL_ABI_IMC_NONBLOCK).result, -NACL_ABI_EAGAIN);
+}
+
+// Test that on the loader's nonblocking first attempt a NONBLOCK imc_recvmsg with nothing
+// queued answers EAGAIN itself, while one that may wait answers kWouldBlock (the loader then
+// moves it off the receiving thread).
+TEST_F(HandlersTest, AttemptAnswersNonblockingRecvmsgItself) {
+  TestModule::Pair pair = a().SocketPair();
+  NaClAbiNaClImcMsgIoVec iov = {reinterpret_cast<void*>(a().Allocate(8)), 8};
+  NaClAbiNaClImcMsgHdr header = {};
+  header.iov = reinterpret_cast<NaClAbiNaClImcMsgIoVec*>(a().Put(&iov, sizeof(iov)));
+  header.iov_length = 1;
+  const uint64_t address = a().Put(&header, sizeof(header));
+  CallContext context = a().Context();
+  context.nonblocking_attempt = true;
+  auto recvmsg = [&](int flags) {
+    return SyscallTable::Nacl().Dispatch(
+        context, NACL_sys_imc_recvmsg,
+        SyscallArgs{{U(pair.second), address, static_cast<uint64_t>(flags), 0, 0, 0}});
+  };
+  EXPECT_EQ(recvmsg(NACL_ABI_IMC_NONBLOCK), -NACL_ABI_EAGAIN);
+  EXPECT_EQ(recvmsg(0), kWouldBlock);
+  ASSERT_EQ(a().SendMsg(pair.first, "x"), 1);
+  EXPECT_EQ(recvmsg(0), 1);
 }
 
 // Test that a NONBLOCK imc_sendmsg on a full socket is EAGAIN, and succeeds again once the

@@ -12,16 +12,11 @@
 #include "syscalls/descriptor.h"
 #include "syscalls/descriptor_table.h"
 #include "syscalls/handlers.h"
+#include "syscalls/syscall_errno.h"
 #include "syscalls/untrusted_memory.h"
 
 namespace syscalls {
-namespace {
-
-int IntArg(uint64_t value) { return static_cast<int>(static_cast<uint32_t>(value)); }
-
-int64_t Errno(const absl::Status& status) { return -NaClErrnoOf(status); }
-
-}  // namespace
+namespace {}  // namespace
 
 int64_t CopyInIovecs(const CallContext& context, uint64_t address, uint64_t count,
                      std::vector<UntrustedRange>* ranges, size_t* total) {
@@ -99,8 +94,7 @@ int64_t LinuxMmap(const CallContext& context, const SyscallArgs& args) {
   if (context.module == nullptr) return -ENODEV;
   // The module's own mmap then runs in the kernel, on the memfd placed at the descriptor's
   // number. mmap has no pointer argument: nothing the kernel reads can change under us.
-  const int64_t placed =
-      context.module->PlaceFd(context.call_id, descriptor->SharedMemoryFd()->first, d);
+  const int64_t placed = context.module->PlaceFd(context.call_id, descriptor->Mappable()->fd, d);
   if (placed < 0) return placed;
   context.table->NotePlaced(d);
   return kRunInKernel;
@@ -152,7 +146,7 @@ int64_t LinuxFstat(const CallContext& context, const SyscallArgs& args) {
   DescriptorRef descriptor = context.table->Get(IntArg(args.arg[0]));
   if (descriptor == nullptr) return -EBADF;
   absl::StatusOr<nacl_abi_stat> st = descriptor->Stat();
-  if (!st.ok()) return Errno(st.status());
+  if (!st.ok()) return LinuxResult(st.status());
   struct stat out = ToLinuxStat(*st);
   if (!context.memory->Write(args.arg[1], &out, sizeof(out))) return -EFAULT;
   return 0;

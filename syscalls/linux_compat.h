@@ -12,7 +12,6 @@
 
 #include "syscalls/call_context.h"
 #include "syscalls/nacl_abi.h"
-#include "syscalls/syscall_table.h"
 #include "syscalls/untrusted_memory.h"
 
 namespace syscalls {

@@ -15,14 +15,11 @@
 #include "syscalls/descriptor_types.h"
 #include "syscalls/handlers.h"
 #include "syscalls/linux_compat.h"
+#include "syscalls/syscall_errno.h"
 #include "syscalls/untrusted_memory.h"
 
 namespace syscalls {
 namespace {
-
-int IntArg(uint64_t value) { return static_cast<int>(static_cast<uint32_t>(value)); }
-
-int64_t Errno(const absl::Status& status) { return -NaClErrnoOf(status); }
 
 // F_SETFL bits Linux changes that a module descriptor cannot honour: asynchronous I/O
 // signals, direct I/O, no access times. EINVAL, rather than silently ignored.
@@ -32,7 +29,7 @@ int64_t SetStatusFlags(Descriptor& descriptor, int flags) {
   if ((flags & kUnsupportedStatusFlags) != 0) return -EINVAL;
   // Access mode and creation flags are ignored, as Linux does.
   absl::Status set = descriptor.SetStatusFlags(flags & (O_NONBLOCK | O_APPEND));
-  return set.ok() ? 0 : Errno(set);
+  return set.ok() ? 0 : LinuxResult(set);
 }
 
 // pread / preadv: reads at `offset` into the module's `ranges` (checked writable first).
@@ -44,7 +41,7 @@ int64_t ReadAtIntoRanges(const CallContext& context, int d, absl::Span<const Unt
   if (!context.memory->CheckWritable(ranges)) return -EFAULT;
   std::vector<uint8_t> buffer(total);
   absl::StatusOr<size_t> got = descriptor->ReadAt(absl::MakeSpan(buffer), offset);
-  if (!got.ok()) return Errno(got.status());
+  if (!got.ok()) return LinuxResult(got.status());
   if (!context.memory->Scatter(ranges, buffer.data(), *got)) return -EFAULT;
   return static_cast<int64_t>(*got);
 }
@@ -58,19 +55,15 @@ int64_t WriteAtFromRanges(const CallContext& context, int d,
   std::vector<uint8_t> data(total);
   if (!context.memory->Gather(ranges, data.data())) return -EFAULT;
   absl::StatusOr<size_t> written = descriptor->WriteAt(data, offset);
-  if (!written.ok()) return Errno(written.status());
+  if (!written.ok()) return LinuxResult(written.status());
   return static_cast<int64_t>(*written);
 }
 
 int64_t Sync(const CallContext& context, int d, bool data_only) {
   DescriptorRef descriptor = context.table->Get(d);
   if (descriptor == nullptr) return -EBADF;
-  // A sync may take long: never on the thread that receives every module thread's calls.
-  if (context.nonblocking_attempt && descriptor->type() == DescriptorType::kHostIo) {
-    return -EAGAIN;
-  }
-  absl::Status synced = descriptor->Sync(data_only);
-  return synced.ok() ? 0 : Errno(synced);
+  absl::Status synced = descriptor->Sync(context, data_only);
+  return synced.ok() ? 0 : LinuxResult(synced);
 }
 
 }  // namespace
@@ -108,7 +101,7 @@ int64_t LinuxLseek(const CallContext& context, const SyscallArgs& args) {
   if (descriptor == nullptr) return -EBADF;
   absl::StatusOr<int64_t> offset =
       descriptor->Seek(static_cast<int64_t>(args.arg[1]), IntArg(args.arg[2]));
-  return offset.ok() ? *offset : Errno(offset.status());
+  return offset.ok() ? *offset : LinuxResult(offset.status());
 }
 
 int64_t LinuxPread64(const CallContext& context, const SyscallArgs& args) {
@@ -158,7 +151,7 @@ int64_t LinuxFtruncate(const CallContext& context, const SyscallArgs& args) {
   DescriptorRef descriptor = context.table->Get(IntArg(args.arg[0]));
   if (descriptor == nullptr) return -EBADF;
   absl::Status truncated = descriptor->Truncate(static_cast<int64_t>(args.arg[1]));
-  return truncated.ok() ? 0 : Errno(truncated);
+  return truncated.ok() ? 0 : LinuxResult(truncated);
 }
 
 int64_t LinuxPipe2(const CallContext& context, const SyscallArgs& args) {

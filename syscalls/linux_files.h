@@ -12,7 +12,6 @@
 #include <stdint.h>
 
 #include "syscalls/call_context.h"
-#include "syscalls/syscall_table.h"
 
 namespace syscalls {
 

@@ -199,15 +199,47 @@ TEST_F(LinuxFilesTest, AppendIsTheModulesOwn) {
   a().table().CloseAll();
 }
 
+// Test that on the loader's nonblocking first attempt a read of an empty pipe the module made
+// nonblocking answers EAGAIN at once, with no hand-off, on the loader's own pipe (nonblocking
+// on the host) and on a granted blocking one; a blocking read answers kWouldBlock instead, so
+// that the loader moves it to a worker.
+TEST_F(LinuxFilesTest, AttemptAnswersTheModulesOwnEagainAndHandsOffTheRest) {
+  int host[2];
+  ASSERT_EQ(pipe2(host, O_CLOEXEC), 0);
+  base::UniqueFd host_writer(host[1]);
+  const int granted = a().table().Install(std::make_shared<HostIoDescriptor>(
+      base::UniqueFd(host[0]), HostIoDescriptor::Access::kReadOnly));
+  auto [own, own_writer] = Pipe();
+  CallContext context = a().Context();
+  context.nonblocking_attempt = true;
+  const uint64_t buffer = a().Allocate(8);
+  auto read = [&](int d) {
+    return SyscallTable::LinuxDescriptorCalls().Dispatch(
+        context, SYS_read, SyscallArgs{{uint64_t(d), buffer, 8, 0, 0, 0}});
+  };
+  EXPECT_EQ(read(granted), kWouldBlock);
+  EXPECT_EQ(read(own), kWouldBlock);
+  ASSERT_EQ(Linux(a(), SYS_fcntl, granted, F_SETFL, O_NONBLOCK), 0);
+  ASSERT_EQ(Linux(a(), SYS_fcntl, own, F_SETFL, O_NONBLOCK), 0);
+  EXPECT_EQ(read(granted), -EAGAIN);
+  EXPECT_EQ(read(own), -EAGAIN);
+  // Input ready on a granted pipe: the attempt still moves the transfer off the thread.
+  ASSERT_EQ(write(host_writer.get(), "ab", 2), 2);
+  EXPECT_EQ(read(granted), kWouldBlock);
+  ASSERT_EQ(Write(own_writer, "cd"), 2);
+  EXPECT_EQ(read(own), 2);
+  a().table().CloseAll();
+}
+
 // Test that fsync of a file is never run on the loader's nonblocking first attempt (it may
-// take long): the attempt answers EAGAIN, so the loader moves the call to a worker.
+// take long): the attempt answers kWouldBlock, so the loader moves the call to a worker.
 TEST_F(LinuxFilesTest, FsyncLeavesTheReceivingThread) {
   const int d = InstallFile("x", HostIoDescriptor::Access::kReadWrite);
   CallContext context = a().Context();
   context.nonblocking_attempt = true;
   EXPECT_EQ(SyscallTable::LinuxDescriptorCalls().Dispatch(
                 context, SYS_fsync, SyscallArgs{{uint64_t(d), 0, 0, 0, 0, 0}}),
-            -EAGAIN);
+            kWouldBlock);
   a().table().CloseAll();
 }
 

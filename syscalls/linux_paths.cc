@@ -22,17 +22,11 @@
 #include "syscalls/directory_descriptor.h"
 #include "syscalls/linux_compat.h"
 #include "syscalls/mounted_directory.h"
+#include "syscalls/syscall_errno.h"
 #include "syscalls/untrusted_memory.h"
 
 namespace syscalls {
 namespace {
-
-int IntArg(uint64_t value) { return static_cast<int>(static_cast<uint32_t>(value)); }
-
-int64_t Errno(const absl::Status& status) {
-  int error = base::ErrnoOf(status);
-  return -(error != 0 ? error : EIO);
-}
 
 // The open(2) flags a module may pass; others are dropped, as Linux ignores unknown ones.
 // O_ASYNC (signals to an owner), O_NOATIME and O_DIRECT are host matters.
@@ -86,10 +80,10 @@ int64_t ReadPathCall(const CallContext& context, int dirfd, uint64_t address, bo
   }
   DescriptorRef start = context.table->Get(dirfd);
   if (start == nullptr) return -EBADF;
-  if (start->type() != DescriptorType::kDirectory) return -ENOTDIR;
-  absl::StatusOr<std::string> prefix =
-      call->root->PathOf(static_cast<const DirectoryDescriptor&>(*start).fd());
-  if (!prefix.ok()) return Errno(prefix.status());
+  absl::optional<int> start_fd = start->DirectoryFd();
+  if (!start_fd.has_value()) return -ENOTDIR;
+  absl::StatusOr<std::string> prefix = call->root->PathOf(*start_fd);
+  if (!prefix.ok()) return LinuxResult(prefix.status());
   call->path = prefix->empty() ? path : *prefix + "/" + path;
   return 0;
 }
@@ -118,7 +112,7 @@ int64_t ResolveParent(const PathCall& call, int root_error, NameInParent* out) {
   out->name = slash == std::string::npos ? path : path.substr(slash + 1);
   if (out->name.empty() || out->name == "." || out->name == "..") return -root_error;
   absl::StatusOr<base::UniqueFd> fd = call.root->OpenBeneath(parent, O_PATH | O_DIRECTORY, 0);
-  if (!fd.ok()) return Errno(fd.status());
+  if (!fd.ok()) return LinuxResult(fd.status());
   out->parent = *std::move(fd);
   return 0;
 }
@@ -138,7 +132,7 @@ int64_t OpenAt(const CallContext& context, int dirfd, uint64_t address, int flag
   // O_NONBLOCK so that opening a FIFO cannot hang the supervisor; such files are refused below.
   const int host_flags = (flags & kModuleOpenFlags) | O_NOCTTY | O_NONBLOCK;
   absl::StatusOr<base::UniqueFd> fd = call.root->OpenBeneath(call.path, host_flags, mode);
-  if (!fd.ok()) return Errno(fd.status());
+  if (!fd.ok()) return LinuxResult(fd.status());
   struct stat st;
   if (fstat(fd->get(), &st) != 0) return -errno;
   if ((flags & O_NONBLOCK) == 0 && fcntl(fd->get(), F_SETFL, host_flags & ~O_NONBLOCK) != 0) {
@@ -164,9 +158,9 @@ int64_t StatAt(const CallContext& context, int dirfd, uint64_t address, uint64_t
     return error;
   }
   absl::StatusOr<base::UniqueFd> fd = OpenLocation(call, (flags & AT_SYMLINK_NOFOLLOW) != 0);
-  if (!fd.ok()) return Errno(fd.status());
+  if (!fd.ok()) return LinuxResult(fd.status());
   absl::StatusOr<nacl_abi_stat> st = HostFileStat(fd->get());
-  if (!st.ok()) return Errno(st.status());
+  if (!st.ok()) return LinuxResult(st.status());
   struct stat linux_stat = ToLinuxStat(*st);
   if (!context.memory->Write(out, &linux_stat, sizeof(linux_stat))) return -EFAULT;
   return 0;
@@ -180,7 +174,7 @@ int64_t AccessAt(const CallContext& context, int dirfd, uint64_t address, int mo
     return error;
   }
   absl::StatusOr<base::UniqueFd> fd = OpenLocation(call, (flags & AT_SYMLINK_NOFOLLOW) != 0);
-  if (!fd.ok()) return Errno(fd.status());
+  if (!fd.ok()) return LinuxResult(fd.status());
   if (call.root->read_only() && (mode & W_OK) != 0) return -EROFS;
   if (syscall(SYS_faccessat2, fd->get(), "", mode, AT_EMPTY_PATH | (flags & AT_EACCESS)) != 0) {
     return -errno;
@@ -196,7 +190,7 @@ int64_t ReadlinkAt(const CallContext& context, int dirfd, uint64_t address, uint
   }
   if (size <= 0) return -EINVAL;
   absl::StatusOr<base::UniqueFd> fd = OpenLocation(call, /*nofollow=*/true);
-  if (!fd.ok()) return Errno(fd.status());
+  if (!fd.ok()) return LinuxResult(fd.status());
   char target[PATH_MAX];
   ssize_t n =
       readlinkat(fd->get(), "", target, std::min(sizeof(target), static_cast<size_t>(size)));
@@ -311,14 +305,13 @@ int64_t LinuxReadlinkat(const CallContext& context, const SyscallArgs& args) {
 int64_t LinuxGetdents64(const CallContext& context, const SyscallArgs& args) {
   DescriptorRef descriptor = context.table->Get(IntArg(args.arg[0]));
   if (descriptor == nullptr) return -EBADF;
-  if (descriptor->type() != DescriptorType::kDirectory) return -ENOTDIR;
+  if (!descriptor->DirectoryFd().has_value()) return -ENOTDIR;
   // Entries read are gone from the directory stream: check the buffer before reading.
   const size_t size = std::min<uint64_t>(static_cast<uint32_t>(args.arg[2]), 1 << 16);
   if (!context.memory->CheckWritable({{args.arg[1], size}})) return -EFAULT;
   std::vector<uint8_t> buffer(size);
-  absl::StatusOr<size_t> n =
-      static_cast<DirectoryDescriptor&>(*descriptor).ReadEntries(absl::MakeSpan(buffer));
-  if (!n.ok()) return Errno(n.status());
+  absl::StatusOr<size_t> n = descriptor->ReadEntries(absl::MakeSpan(buffer));
+  if (!n.ok()) return LinuxResult(n.status());
   if (!context.memory->Write(args.arg[1], buffer.data(), *n)) return -EFAULT;
   return static_cast<int64_t>(*n);
 }

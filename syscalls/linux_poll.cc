@@ -18,8 +18,6 @@
 namespace syscalls {
 namespace {
 
-int IntArg(uint64_t value) { return static_cast<int>(static_cast<uint32_t>(value)); }
-
 // How often a wait looks again at IMC sockets whose host fd is readable with only
 // acknowledgements queued (see Descriptor::PollState::recheck).
 constexpr absl::Duration kRecheckInterval = absl::Milliseconds(10);
@@ -110,7 +108,7 @@ int64_t PollEntries(const CallContext& context, std::vector<Entry>* entries, abs
   int ready = Scan(context, entries, &waits, &recheck);
   if (ready > 0 || deadline <= absl::Now()) return ready;
   // Waiting: never on the thread that receives every module thread's calls.
-  if (context.nonblocking_attempt) return -EAGAIN;
+  if (context.nonblocking_attempt) return kWouldBlock;
   const imc::Cancellation* cancellation = context.cancellation;
   CloseWatches watches(*entries, cancellation);
   for (;;) {

@@ -7,7 +7,7 @@
 // request is queued; a SocketAddress writable when a request can be queued; a HostIo
 // descriptor as its host fd; shared memory always, as a regular file.
 //
-// A call that would wait answers EAGAIN on the loader's nonblocking first attempt, so that
+// A call that would wait answers kWouldBlock on the loader's nonblocking first attempt, so that
 // the loader moves it off the thread that receives every module thread's calls. It then waits
 // on the host fds and the calling thread's cancellation: the module's death ends it, and so
 // does closing the last slot of any descriptor it waits on (Linux would wait on). The call
@@ -22,7 +22,6 @@
 #include <stdint.h>
 
 #include "syscalls/call_context.h"
-#include "syscalls/syscall_table.h"
 
 namespace syscalls {
 

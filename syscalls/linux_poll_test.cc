@@ -126,12 +126,12 @@ TEST_F(LinuxPollTest, AcknowledgementAloneIsNotReadable) {
   a().table().CloseAll();
 }
 
-// Test that on the loader's nonblocking first attempt a poll that would wait answers EAGAIN
-// and writes nothing, so that the loader moves it off the receiving thread.
-TEST_F(LinuxPollTest, WouldWaitIsEagainOnTheFirstAttempt) {
+// Test that on the loader's nonblocking first attempt a poll that would wait answers
+// kWouldBlock and writes nothing, so that the loader moves it off the receiving thread.
+TEST_F(LinuxPollTest, WouldWaitIsWouldBlockOnTheFirstAttempt) {
   TestModule::Pair pair = a().SocketPair();
   std::vector<pollfd> fds = {{pair.first, POLLIN, 0x5a}};
-  EXPECT_EQ(Poll(&fds, 1000, /*attempt=*/true), -EAGAIN);
+  EXPECT_EQ(Poll(&fds, 1000, /*attempt=*/true), kWouldBlock);
   EXPECT_EQ(fds[0].revents, 0x5a);
   ASSERT_EQ(a().SendMsg(pair.second, "x"), 1);
   EXPECT_EQ(Poll(&fds, 1000, /*attempt=*/true), 1);

@@ -7,7 +7,6 @@
 #include <stdint.h>
 
 #include "syscalls/call_context.h"
-#include "syscalls/syscall_table.h"
 
 namespace syscalls {
 

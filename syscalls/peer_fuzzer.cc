@@ -499,7 +499,7 @@ class Program {
       absl::StatusOr<DescriptorRef> accepted = bound_descriptor_->Accept(context_);
       Trace("syscalls accept", accepted.status());
       if (accepted.ok() && *accepted != nullptr) {
-        if ((*accepted)->type() != DescriptorType::kConnectedSocket) abort();
+        if ((*accepted)->kind() != imc::DescriptorKind::kConnectedSocket) abort();
         table_.Install(*accepted);
         descriptors_.push_back(std::move(*accepted));
       }

@@ -14,12 +14,6 @@
 
 namespace syscalls {
 
-struct SyscallArgs {
-  uint64_t arg[6];
-};
-
-using SyscallHandler = int64_t (*)(const CallContext& context, const SyscallArgs& args);
-
 class SyscallTable {
  public:
   // Numbers 0 .. kCapacity - 1 may have handlers.
