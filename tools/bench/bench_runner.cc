@@ -82,7 +82,9 @@ constexpr char kFlagsHelp[] = R"(Flags:
   -v, --verbose     show every repetition in Google Benchmark's report on stderr, not only
                     the aggregates
   --benchmark_*     Google Benchmark's own flags (listed below), given after ours: e.g.
-                    --benchmark_out=FILE --benchmark_out_format=json
+                    --benchmark_out=FILE --benchmark_out_format=json. Not
+                    --benchmark_enable_random_interleaving: each repetition alternates ours
+                    and the baseline already, and rows must not hold their set-up at once
 
 Flags take their value as --name VALUE or --name=VALUE.
 
@@ -216,13 +218,19 @@ std::string EscapeRegex(absl::string_view text) {
 }
 
 // Returns the value Google Benchmark takes for its flag `name`: that of the last
-// --benchmark_`name`=VALUE given, else `ours`.
+// --benchmark_`name`=VALUE given ("true" for a bare --benchmark_`name`), else `ours`.
 std::string BenchmarkFlag(const Flags& flags, absl::string_view name, std::string ours) {
   const std::string prefix = absl::StrCat(kBenchmarkFlagPrefix, name, "=");
   for (const std::string& flag : flags.benchmark_flags) {
     if (absl::StartsWith(flag, prefix)) ours = flag.substr(prefix.size());
+    if (flag == absl::string_view(prefix).substr(0, prefix.size() - 1)) ours = "true";
   }
   return ours;
+}
+
+// Returns --benchmark_min_time for --min-batch-ms, in seconds.
+std::string MinTime(const Flags& flags) {
+  return absl::StrCat(static_cast<double>(flags.min_batch_ms) / 1000);
 }
 
 // Whether Google Benchmark shows its report for machines (JSON, CSV) rather than people.
@@ -235,7 +243,7 @@ bool MachineFormat(const Flags& flags) {
 std::vector<std::string> BenchmarkArgs(const char* argv0, const Flags& flags) {
   std::vector<std::string> args = {argv0};
   args.push_back(absl::StrCat("--benchmark_repetitions=", flags.repetitions));
-  args.push_back(absl::StrCat("--benchmark_min_time=", flags.min_batch_ms / 1000.0));
+  args.push_back(absl::StrCat("--benchmark_min_time=", MinTime(flags)));
   if (!flags.filters.empty()) {
     // Row names hold no '/': the text must be found in the name, not in the suffixes
     // ("/iterations:20/manual_time") that Google Benchmark appends.
@@ -293,7 +301,7 @@ void AddContext(const Flags& flags, const Placement& placement, size_t allowed_c
                          ? absl::StrCat(flags.iterations, " per side and repetition")
                          : absl::StrCat("calibrated per row so that the baseline's part of a "
                                         "repetition lasts >= ",
-                                        flags.min_batch_ms, "ms")},
+                                        BenchmarkFlag(flags, "min_time", MinTime(flags)), " s")},
       {"placement", absl::StrCat("benchmark on ", CpuName(placement.main_cpu), ", forked peers on ",
                                  CpuName(placement.peer_cpu), " (of ", allowed_cpus, " allowed)")},
   };
@@ -408,6 +416,14 @@ int BenchMain(int argc, char** argv, const BenchmarkInfo& info,
   }
   if (absl::Status parsed = ParseOwnFlags(own_args, &flags); !parsed.ok()) {
     fprintf(stderr, "%s: %s (see --help)\n", info.name, std::string(parsed.message()).c_str());
+    return 2;
+  }
+  // comparison_benchmark.h: interleaving would keep every row set up at once (and fork peers
+  // beside other rows' threads), and ours and the baseline alternate in every run already.
+  if (std::string interleave = BenchmarkFlag(flags, "enable_random_interleaving", "false");
+      interleave != "false" && interleave != "0") {
+    fprintf(stderr, "%s: --benchmark_enable_random_interleaving is not supported (see --help)\n",
+            info.name);
     return 2;
   }
   if (flags.help || flags.list) {
