@@ -5,59 +5,34 @@
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/string_view.h"
 #include "base/errno_status.h"
 #include "base/status_macros.h"
+#include "benchmark/benchmark.h"
+#include "tools/bench/bench_table.h"
+#include "tools/bench/comparison_benchmark.h"
+#include "tools/bench/table_reporter.h"
 
 namespace bench {
 namespace {
 
-// Calibration never goes past this many operations per repetition.
-constexpr int64_t kMaxIterations = int64_t{1} << 30;
-
-int64_t NowNanoseconds() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return int64_t{ts.tv_sec} * 1000000000 + ts.tv_nsec;
-}
-
-// Returns the wall time of `iterations` operations of `workload`, in nanoseconds.
-absl::StatusOr<double> TimeBatch(Workload& workload, int64_t iterations) {
-  const int64_t start = NowNanoseconds();
-  RETURN_IF_ERROR(workload.Run(iterations));
-  return static_cast<double>(NowNanoseconds() - start);
-}
-
-absl::StatusOr<int64_t> Calibrate(Workload& workload, absl::Duration min_batch) {
-  const double min_ns = absl::ToDoubleNanoseconds(min_batch);
-  int64_t iterations = 1;
-  for (;;) {
-    ASSIGN_OR_RETURN(double ns, TimeBatch(workload, iterations));
-    if (ns >= min_ns || iterations >= kMaxIterations) return iterations;
-    // Aim 20% past the goal so that one more batch usually suffices, growing at least 2x
-    // and at most 100x per step.
-    const double scale = ns <= 0 ? 100 : std::clamp(min_ns / ns * 1.2, 2.0, 100.0);
-    iterations = std::min(kMaxIterations, static_cast<int64_t>(iterations * scale));
-  }
-}
-
-absl::Status WithContext(const absl::Status& status, absl::string_view what) {
-  if (status.ok()) return status;
-  return absl::Status(status.code(), absl::StrCat(what, ": ", status.message()));
-}
+constexpr char kBenchmarkFlagPrefix[] = "--benchmark_";
 
 std::vector<int> AllowedCpus() {
   std::vector<int> cpus;
@@ -74,40 +49,55 @@ struct Flags {
   bool help = false;
   bool list = false;
   bool json = false;
+  bool verbose = false;
   std::string csv_path;
   std::vector<std::string> filters;
-  RunOptions run;
+  int64_t repetitions = 11;
+  int64_t min_batch_ms = 40;
+  int64_t iterations = 0;
   bool pin = true;
   int main_cpu = -1;
   int peer_cpu = -1;
+  // --benchmark_* flags as given, for Google Benchmark after the ones ours map to.
+  std::vector<std::string> benchmark_flags;
 };
 
 constexpr char kFlagsHelp[] = R"(Flags:
   -h, --help        this text
   --list            list the comparisons and exit
-  --filter TEXT     run only comparisons whose name contains TEXT (repeatable)
-  --reps N          timed repetitions per side; figures are their medians (default 11)
-  --min-batch-ms N  choose the iteration count so that one baseline repetition lasts at
-                    least N ms (default 40)
-  --iterations N    use N operations per repetition instead of calibrating
+  --filter TEXT     run only comparisons whose name contains TEXT (repeatable; sets
+                    --benchmark_filter)
+  --reps N          repetitions; figures are their medians (default 11; sets
+                    --benchmark_repetitions)
+  --min-batch-ms N  calibrate the iteration count so that the baseline's part of one
+                    repetition lasts at least N ms (default 40; sets --benchmark_min_time)
+  --iterations N    use N operations per side and repetition instead of calibrating
   --cpu N           pin the benchmark to CPU N (default: the last CPU it may use)
   --peer-cpu N      pin forked peer processes to CPU N (default: another CPU if any)
   --no-pin          do not pin anything
-  --json            print the results as JSON on stdout (the table goes to stderr)
-  --csv FILE        also write the results as CSV to FILE (a relative FILE is taken from
-                    the directory where `bazel run` was started)
-  -v, --verbose     print every repetition to stderr
+  --json            print Google Benchmark's JSON report on stdout (every repetition and
+                    the aggregates; counters "ours" and "baseline"); the table goes to stderr
+  --csv FILE        also write the table as CSV to FILE (a relative FILE is taken from the
+                    directory where `bazel run` was started)
+  -v, --verbose     show every repetition in Google Benchmark's report on stderr, not only
+                    the aggregates
+  --benchmark_*     Google Benchmark's own flags (listed below), given after ours: e.g.
+                    --benchmark_out=FILE --benchmark_out_format=json. Not
+                    --benchmark_enable_random_interleaving: each repetition alternates ours
+                    and the baseline already, and rows must not hold their set-up at once
 
 Flags take their value as --name VALUE or --name=VALUE.
 
-Output: a table with the header NAME OURS BASELINE RATIO UNIT, one row per comparison.
-OURS and BASELINE are medians measured in this run, alternating between the two sides with
-the same iteration count and the same CPU placement; RATIO = OURS / BASELINE (below 1.00x:
-ours is faster, or smaller). CSV and JSON add each side's min and max and, in JSON, every
-repetition.
+Output: Google Benchmark's report on stderr (one benchmark per comparison, named after it;
+its Time column is the baseline's, which the iteration count is calibrated on), then a table
+on stdout with the header NAME OURS BASELINE RATIO UNIT, one row per comparison. OURS and
+BASELINE are medians over the repetitions, measured in this run with the same iteration
+count and the same CPU placement, the two sides back to back in every repetition and
+alternating which goes first; RATIO = OURS / BASELINE (below 1.00x: ours is faster, or
+smaller). The CSV adds each side's min and max.
 )";
 
-std::string Usage(const BenchmarkInfo& info, const std::vector<Comparison>& comparisons) {
+void PrintUsage(const BenchmarkInfo& info, const std::vector<Comparison>& comparisons) {
   std::string out = absl::StrCat("usage: ", info.name, " [flags]\n\n", info.description,
                                  "\n\nComparisons (ours vs baseline):\n");
   for (const Comparison& c : comparisons) {
@@ -116,8 +106,11 @@ std::string Usage(const BenchmarkInfo& info, const std::vector<Comparison>& comp
   absl::StrAppend(&out, "\n", kFlagsHelp,
                   "\nExamples:\n  ./bazelw run -c opt //tools/bench:", info.name,
                   "\n  ./bazelw run -c opt //tools/bench:", info.name,
-                  " -- --filter connect --reps 15 --csv /tmp/", info.name, ".csv\n");
-  return out;
+                  " -- --filter connect --reps 15 --csv /tmp/", info.name,
+                  ".csv\n\nGoogle Benchmark's flags:\n");
+  fputs(out.c_str(), stdout);
+  fflush(stdout);
+  benchmark::PrintDefaultHelp();
 }
 
 // Reads a whole number >= `min` for flag `name`.
@@ -130,9 +123,9 @@ absl::StatusOr<int64_t> ParseCount(const char* name, const char* text, int64_t m
   return number;
 }
 
-// Parses argv into `flags` with getopt_long ("--name VALUE" or "--name=VALUE"); returns a
-// message for the first bad flag.
-absl::Status ParseFlags(int argc, char** argv, Flags* flags) {
+// Parses our flags in `args` (argv without the --benchmark_* flags) with getopt_long
+// ("--name VALUE" or "--name=VALUE"); returns a message for the first bad flag.
+absl::Status ParseOwnFlags(std::vector<char*> args, Flags* flags) {
   static const option kOptions[] = {{"help", no_argument, nullptr, 'h'},
                                     {"list", no_argument, nullptr, 'l'},
                                     {"json", no_argument, nullptr, 'j'},
@@ -146,6 +139,9 @@ absl::Status ParseFlags(int argc, char** argv, Flags* flags) {
                                     {"cpu", required_argument, nullptr, 'c'},
                                     {"peer-cpu", required_argument, nullptr, 'p'},
                                     {}};
+  const int argc = static_cast<int>(args.size());
+  args.push_back(nullptr);
+  char** argv = args.data();
   opterr = 0;
   optind = 1;
   int flag;
@@ -164,7 +160,7 @@ absl::Status ParseFlags(int argc, char** argv, Flags* flags) {
         flags->json = true;
         break;
       case 'v':
-        flags->run.verbose = true;
+        flags->verbose = true;
         break;
       case 'n':
         flags->pin = false;
@@ -177,16 +173,15 @@ absl::Status ParseFlags(int argc, char** argv, Flags* flags) {
         break;
       case 'r': {
         ASSIGN_OR_RETURN(int64_t reps, ParseCount(name, optarg, 1));
-        flags->run.repetitions = static_cast<int>(std::min<int64_t>(reps, 1000));
+        flags->repetitions = std::min<int64_t>(reps, 1000);
         break;
       }
       case 'b': {
-        ASSIGN_OR_RETURN(int64_t ms, ParseCount(name, optarg, 0));
-        flags->run.min_batch = absl::Milliseconds(ms);
+        ASSIGN_OR_RETURN(flags->min_batch_ms, ParseCount(name, optarg, 1));
         break;
       }
       case 'i': {
-        ASSIGN_OR_RETURN(flags->run.iterations, ParseCount(name, optarg, 1));
+        ASSIGN_OR_RETURN(flags->iterations, ParseCount(name, optarg, 1));
         break;
       }
       case 'c': {
@@ -211,15 +206,61 @@ absl::Status ParseFlags(int argc, char** argv, Flags* flags) {
   return absl::OkStatus();
 }
 
-bool Selected(const Flags& flags, const Comparison& comparison) {
-  if (flags.filters.empty()) return true;
-  for (const std::string& filter : flags.filters) {
-    if (comparison.name.find(filter) != std::string::npos) return true;
+// Returns an extended regular expression (Google Benchmark's --benchmark_filter) that finds
+// `text` as written.
+std::string EscapeRegex(absl::string_view text) {
+  std::string out;
+  for (char c : text) {
+    if (absl::string_view("\\^$.|?*+()[]{}").find(c) != absl::string_view::npos) out += '\\';
+    out += c;
   }
-  return false;
+  return out;
 }
 
-std::string CpuName(int cpu) { return cpu < 0 ? "not pinned" : absl::StrCat("cpu ", cpu); }
+// Returns the value Google Benchmark takes for its flag `name`: that of the last
+// --benchmark_`name`=VALUE given ("true" for a bare --benchmark_`name`), else `ours`.
+std::string BenchmarkFlag(const Flags& flags, absl::string_view name, std::string ours) {
+  const std::string prefix = absl::StrCat(kBenchmarkFlagPrefix, name, "=");
+  for (const std::string& flag : flags.benchmark_flags) {
+    if (absl::StartsWith(flag, prefix)) ours = flag.substr(prefix.size());
+    if (flag == absl::string_view(prefix).substr(0, prefix.size() - 1)) ours = "true";
+  }
+  return ours;
+}
+
+// Returns --benchmark_min_time for --min-batch-ms, in seconds.
+std::string MinTime(const Flags& flags) {
+  return absl::StrCat(static_cast<double>(flags.min_batch_ms) / 1000);
+}
+
+// Whether Google Benchmark shows its report for machines (JSON, CSV) rather than people.
+bool MachineFormat(const Flags& flags) {
+  return BenchmarkFlag(flags, "format", flags.json ? "json" : "console") != "console";
+}
+
+// Returns Google Benchmark's command line for `flags`: what ours set, then the user's own
+// --benchmark_* flags, which win.
+std::vector<std::string> BenchmarkArgs(const char* argv0, const Flags& flags) {
+  std::vector<std::string> args = {argv0};
+  args.push_back(absl::StrCat("--benchmark_repetitions=", flags.repetitions));
+  args.push_back(absl::StrCat("--benchmark_min_time=", MinTime(flags)));
+  if (!flags.filters.empty()) {
+    // Row names hold no '/': the text must be found in the name, not in the suffixes
+    // ("/iterations:20/manual_time") that Google Benchmark appends.
+    std::vector<std::string> escaped;
+    for (const std::string& filter : flags.filters) escaped.push_back(EscapeRegex(filter));
+    args.push_back(absl::StrCat("--benchmark_filter=^[^/]*(", absl::StrJoin(escaped, "|"), ")"));
+  }
+  if (flags.json) args.push_back("--benchmark_format=json");
+  // On the console, a row's aggregates say enough; JSON and CSV keep every repetition.
+  if (!flags.verbose && !MachineFormat(flags)) {
+    args.push_back("--benchmark_display_aggregates_only=true");
+  }
+  args.push_back("--benchmark_counters_tabular=true");
+  if (!isatty(STDERR_FILENO)) args.push_back("--benchmark_color=false");
+  args.insert(args.end(), flags.benchmark_flags.begin(), flags.benchmark_flags.end());
+  return args;
+}
 
 absl::Status WriteFile(const std::string& path, const std::string& contents) {
   FILE* file = fopen(path.c_str(), "w");
@@ -240,12 +281,83 @@ std::string ResolveUserPath(const std::string& path) {
   return absl::StrCat(user_dir, "/", path);
 }
 
-}  // namespace
+std::string CpuName(int cpu) { return cpu < 0 ? "not pinned" : absl::StrCat("cpu ", cpu); }
 
-absl::StatusOr<double> Workload::Measure(int64_t iterations) {
-  ASSIGN_OR_RETURN(double ns, TimeBatch(*this, iterations));
-  return ns / static_cast<double>(iterations);
+// Records how the rows are measured, in the table and in Google Benchmark's context.
+void AddContext(const Flags& flags, const Placement& placement, size_t allowed_cpus,
+                BenchTable* table) {
+  std::vector<std::pair<std::string, std::string>> context = {
+#ifdef NDEBUG
+      {"build", "optimized (NDEBUG)"},
+#else
+      {"build", "NOT optimized: run with -c opt for meaningful figures"},
+#endif
+      {"figures",
+       absl::StrCat("medians of ",
+                    BenchmarkFlag(flags, "repetitions", absl::StrCat(flags.repetitions)),
+                    " repetitions, the two sides back to back in each, alternating which goes "
+                    "first; RATIO = OURS / BASELINE")},
+      {"iterations", flags.iterations > 0
+                         ? absl::StrCat(flags.iterations, " per side and repetition")
+                         : absl::StrCat("calibrated per row so that the baseline's part of a "
+                                        "repetition lasts >= ",
+                                        BenchmarkFlag(flags, "min_time", MinTime(flags)), " s")},
+      {"placement", absl::StrCat("benchmark on ", CpuName(placement.main_cpu), ", forked peers on ",
+                                 CpuName(placement.peer_cpu), " (of ", allowed_cpus, " allowed)")},
+  };
+  for (auto& [key, value] : context) {
+    benchmark::AddCustomContext(key, value);
+    table->AddContext(key, value);
+  }
 }
+
+// Runs the comparisons with Google Benchmark (those `--benchmark_filter` selects) and
+// returns their rows in `table`; 1 if one failed, 2 if none was selected, else 0.
+int RunComparisons(const BenchmarkInfo& info, bool machine_format,
+                   std::vector<Comparison> comparisons, int64_t iterations, BenchTable* table) {
+  std::vector<std::unique_ptr<ComparisonBenchmark>> benchmarks;
+  std::map<std::string, ComparisonBenchmark*> by_name;
+  for (Comparison& comparison : comparisons) {
+    benchmarks.push_back(std::make_unique<ComparisonBenchmark>(std::move(comparison)));
+    benchmarks.back()->Register(iterations);
+    by_name[benchmarks.back()->comparison().name] = benchmarks.back().get();
+  }
+  benchmark::BenchmarkReporter* shown = benchmark::CreateDefaultDisplayReporter();
+  // The table is what stdout is for, unless the report is for machines.
+  if (!machine_format) shown->SetOutputStream(&std::cerr);
+  // A row's resources go as soon as its runs are over: before the next row starts.
+  TableReporter reporter(shown, [&by_name](const std::string& name) {
+    auto benchmark = by_name.find(name);
+    if (benchmark != by_name.end()) (void)benchmark->second->Finish();
+  });
+  const size_t matched = benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  std::cout.flush();
+  if (matched == 0) {
+    fprintf(stderr, "%s: no comparison matches the filter (see --list)\n", info.name);
+    return 2;
+  }
+  int exit_code = 0;
+  for (const auto& benchmark : benchmarks) {
+    if (!benchmark->started()) continue;  // Not selected.
+    const Comparison& comparison = benchmark->comparison();
+    absl::Status status = benchmark->Finish();
+    std::optional<RowFigures> figures = reporter.FiguresOf(comparison.name);
+    if (status.ok() && !figures.has_value()) {
+      status = absl::InternalError(absl::StrCat(comparison.name, ": no figures reported"));
+    }
+    if (!status.ok()) {
+      fprintf(stderr, "%s: FAILED %s\n", info.name, status.ToString().c_str());
+      exit_code = 1;
+      continue;
+    }
+    table->AddRow({comparison.name, comparison.unit, figures->ours, figures->baseline,
+                   figures->repetitions, benchmark->iterations()});
+  }
+  return exit_code;
+}
+
+}  // namespace
 
 absl::Status PinToCpu(int cpu) {
   if (cpu < 0) return absl::OkStatus();
@@ -291,69 +403,46 @@ absl::StatusOr<Placement> ChoosePlacement(int main_cpu, int peer_cpu) {
   return placement;
 }
 
-absl::StatusOr<BenchRow> RunComparison(Comparison& comparison, const RunOptions& options) {
-  Workload* sides[2] = {comparison.ours.get(), comparison.baseline.get()};
-  const char* side_names[2] = {"ours", "baseline"};
-  int set_up = 0;
-  absl::Status status;
-  BenchRow row;
-  row.name = comparison.name;
-  row.unit = comparison.unit;
-  std::vector<double> samples[2];
-
-  for (; set_up < 2 && status.ok(); ++set_up) {
-    status = WithContext(sides[set_up]->SetUp(), absl::StrCat(side_names[set_up], " set-up"));
-  }
-  if (status.ok()) {
-    absl::StatusOr<int64_t> iterations =
-        comparison.iterations > 0 ? comparison.iterations : options.iterations;
-    if (*iterations <= 0) iterations = Calibrate(*sides[1], options.min_batch);
-    status = WithContext(iterations.status(), "baseline calibration");
-    if (status.ok()) {
-      row.iterations = *iterations;
-      status = WithContext(sides[0]->Measure(row.iterations).status(), "ours warm-up");
-    }
-  }
-  for (int rep = 0; rep < options.repetitions && status.ok(); ++rep) {
-    for (int k = 0; k < 2 && status.ok(); ++k) {
-      const int side = (rep + k) % 2;  // Ours first in even repetitions.
-      absl::StatusOr<double> figure = sides[side]->Measure(row.iterations);
-      status = WithContext(figure.status(), side_names[side]);
-      if (!status.ok()) break;
-      samples[side].push_back(*figure);
-      if (options.verbose) {
-        fprintf(stderr, "  %s rep %d %-8s %s %s\n", comparison.name.c_str(), rep, side_names[side],
-                FormatFigure(samples[side].back()).c_str(), row.unit.c_str());
-      }
-    }
-  }
-  for (int side = 0; side < set_up; ++side) {
-    absl::Status torn_down =
-        WithContext(sides[side]->TearDown(), absl::StrCat(side_names[side], " tear-down"));
-    if (status.ok()) status = torn_down;
-  }
-  if (!status.ok()) return WithContext(status, comparison.name);
-  row.ours = Summarize(std::move(samples[0]));
-  row.baseline = Summarize(std::move(samples[1]));
-  return row;
-}
-
 int BenchMain(int argc, char** argv, const BenchmarkInfo& info,
               const ComparisonFactory& make_comparisons) {
   Flags flags;
-  if (absl::Status parsed = ParseFlags(argc, argv, &flags); !parsed.ok()) {
+  std::vector<char*> own_args = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    if (absl::StartsWith(argv[i], kBenchmarkFlagPrefix)) {
+      flags.benchmark_flags.push_back(argv[i]);
+    } else {
+      own_args.push_back(argv[i]);
+    }
+  }
+  if (absl::Status parsed = ParseOwnFlags(own_args, &flags); !parsed.ok()) {
     fprintf(stderr, "%s: %s (see --help)\n", info.name, std::string(parsed.message()).c_str());
+    return 2;
+  }
+  // comparison_benchmark.h: interleaving would keep every row set up at once (and fork peers
+  // beside other rows' threads), and ours and the baseline alternate in every run already.
+  if (std::string interleave = BenchmarkFlag(flags, "enable_random_interleaving", "false");
+      interleave != "false" && interleave != "0") {
+    fprintf(stderr, "%s: --benchmark_enable_random_interleaving is not supported (see --help)\n",
+            info.name);
     return 2;
   }
   if (flags.help || flags.list) {
     std::vector<Comparison> comparisons = make_comparisons(Placement{});
     if (flags.help) {
-      fputs(Usage(info, comparisons).c_str(), stdout);
+      PrintUsage(info, comparisons);
     } else {
       for (const Comparison& c : comparisons) printf("%s\n", c.name.c_str());
     }
     return 0;
   }
+
+  std::vector<std::string> benchmark_args = BenchmarkArgs(argv[0], flags);
+  std::vector<char*> benchmark_argv;
+  for (std::string& arg : benchmark_args) benchmark_argv.push_back(arg.data());
+  int benchmark_argc = static_cast<int>(benchmark_argv.size());
+  benchmark_argv.push_back(nullptr);
+  benchmark::Initialize(&benchmark_argc, benchmark_argv.data());
+  if (benchmark::ReportUnrecognizedArguments(benchmark_argc, benchmark_argv.data())) return 2;
 
   const size_t allowed_cpus = AllowedCpus().size();  // Before pinning narrows the set.
   Placement placement;
@@ -370,54 +459,14 @@ int BenchMain(int argc, char** argv, const BenchmarkInfo& info,
     }
   }
 
-  std::vector<Comparison> comparisons = make_comparisons(placement);
-  std::vector<Comparison*> selected;
-  for (Comparison& c : comparisons) {
-    if (Selected(flags, c)) selected.push_back(&c);
-  }
-  if (selected.empty()) {
-    fprintf(stderr, "%s: no comparison matches the filter (see --list)\n", info.name);
-    return 2;
-  }
+  BenchTable table;
+  AddContext(flags, placement, allowed_cpus, &table);
+  const bool machine_format = MachineFormat(flags);
+  int exit_code =
+      RunComparisons(info, machine_format, make_comparisons(placement), flags.iterations, &table);
+  if (exit_code == 2) return exit_code;
 
-  BenchTable table(info.name);
-#ifdef NDEBUG
-  table.AddContext("build", "optimized (NDEBUG)");
-#else
-  table.AddContext("build", "NOT optimized: run with -c opt for meaningful figures");
-#endif
-  table.AddContext("figures",
-                   absl::StrCat("medians of ", flags.run.repetitions,
-                                " repetitions per side, sides alternating; RATIO = OURS / "
-                                "BASELINE"));
-  table.AddContext("iterations", flags.run.iterations > 0
-                                     ? absl::StrCat(flags.run.iterations, " per repetition")
-                                     : absl::StrCat("calibrated per row so that a baseline "
-                                                    "repetition lasts >= ",
-                                                    absl::FormatDuration(flags.run.min_batch)));
-  table.AddContext("placement",
-                   absl::StrCat("benchmark on ", CpuName(placement.main_cpu), ", forked peers on ",
-                                CpuName(placement.peer_cpu), " (of ", allowed_cpus, " allowed)"));
-
-  int exit_code = 0;
-  for (Comparison* c : selected) {
-    fprintf(stderr, "%s: running %s\n", info.name, c->name.c_str());
-    absl::StatusOr<BenchRow> row = RunComparison(*c, flags.run);
-    if (!row.ok()) {
-      fprintf(stderr, "%s: FAILED %s\n", info.name, row.status().ToString().c_str());
-      exit_code = 1;
-      continue;
-    }
-    table.AddRow(*std::move(row));
-  }
-
-  const std::string text = table.FormatText();
-  if (flags.json) {
-    fputs(text.c_str(), stderr);
-    fputs(table.FormatJson().c_str(), stdout);
-  } else {
-    fputs(text.c_str(), stdout);
-  }
+  fputs(table.FormatText().c_str(), machine_format ? stderr : stdout);
   fflush(stdout);
   if (!flags.csv_path.empty()) {
     const std::string path = ResolveUserPath(flags.csv_path);

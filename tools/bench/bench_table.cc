@@ -7,7 +7,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/strings/str_join.h"
 
 namespace bench {
 namespace {
@@ -15,64 +14,9 @@ namespace {
 // Machine-readable numbers: six significant digits keep nanoseconds and ratios exact enough.
 std::string FormatNumber(double value) { return absl::StrFormat("%.6g", value); }
 
-std::string JsonString(const std::string& text) {
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          absl::StrAppendFormat(&out, "\\u%04x", c);
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += "\"";
-  return out;
-}
-
-std::string CsvField(const std::string& text) {
-  if (text.find_first_of(",\"\n") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  out += "\"";
-  return out;
-}
-
-std::string JsonNumbers(const std::vector<double>& values) {
-  return absl::StrCat(
-      "[",
-      absl::StrJoin(values, ", ", [](std::string* out, double v) { out->append(FormatNumber(v)); }),
-      "]");
-}
-
 std::string FormatRatio(double ratio) { return absl::StrFormat("%.2fx", ratio); }
 
 }  // namespace
-
-SampleSummary Summarize(std::vector<double> samples) {
-  SampleSummary summary;
-  summary.samples = samples;
-  if (samples.empty()) return summary;
-  std::sort(samples.begin(), samples.end());
-  const size_t n = samples.size();
-  summary.min = samples.front();
-  summary.max = samples.back();
-  summary.median = n % 2 == 1 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2;
-  return summary;
-}
 
 double BenchRow::Ratio() const { return baseline.median == 0 ? 0 : ours.median / baseline.median; }
 
@@ -112,44 +56,12 @@ std::string BenchTable::FormatCsv() const {
       "name,unit,ours,baseline,ratio,ours_min,ours_max,baseline_min,baseline_max,"
       "repetitions,iterations\n";
   for (const BenchRow& row : rows_) {
-    absl::StrAppend(&out, CsvField(row.name), ",", CsvField(row.unit), ",",
-                    FormatNumber(row.ours.median), ",", FormatNumber(row.baseline.median), ",",
-                    FormatNumber(row.Ratio()), ",", FormatNumber(row.ours.min), ",",
-                    FormatNumber(row.ours.max), ",", FormatNumber(row.baseline.min), ",",
-                    FormatNumber(row.baseline.max), ",", row.ours.samples.size(), ",",
-                    row.iterations, "\n");
+    absl::StrAppend(&out, row.name, ",", row.unit, ",", FormatNumber(row.ours.median), ",",
+                    FormatNumber(row.baseline.median), ",", FormatNumber(row.Ratio()), ",",
+                    FormatNumber(row.ours.min), ",", FormatNumber(row.ours.max), ",",
+                    FormatNumber(row.baseline.min), ",", FormatNumber(row.baseline.max), ",",
+                    row.repetitions, ",", row.iterations, "\n");
   }
-  return out;
-}
-
-std::string BenchTable::FormatJson() const {
-  std::string out =
-      absl::StrCat("{\n  \"benchmark\": ", JsonString(benchmark_), ",\n  \"context\": {");
-  for (size_t i = 0; i < context_.size(); ++i) {
-    absl::StrAppend(&out, i == 0 ? "\n    " : ",\n    ", JsonString(context_[i].first), ": ",
-                    JsonString(context_[i].second));
-  }
-  absl::StrAppend(&out, context_.empty() ? "},\n" : "\n  },\n", "  \"rows\": [");
-  for (size_t i = 0; i < rows_.size(); ++i) {
-    const BenchRow& row = rows_[i];
-    const std::vector<std::string> fields = {
-        absl::StrCat("\"name\": ", JsonString(row.name)),
-        absl::StrCat("\"unit\": ", JsonString(row.unit)),
-        absl::StrCat("\"ours\": ", FormatNumber(row.ours.median)),
-        absl::StrCat("\"baseline\": ", FormatNumber(row.baseline.median)),
-        absl::StrCat("\"ratio\": ", FormatNumber(row.Ratio())),
-        absl::StrCat("\"ours_min\": ", FormatNumber(row.ours.min)),
-        absl::StrCat("\"ours_max\": ", FormatNumber(row.ours.max)),
-        absl::StrCat("\"baseline_min\": ", FormatNumber(row.baseline.min)),
-        absl::StrCat("\"baseline_max\": ", FormatNumber(row.baseline.max)),
-        absl::StrCat("\"repetitions\": ", row.ours.samples.size()),
-        absl::StrCat("\"iterations\": ", row.iterations),
-        absl::StrCat("\"ours_samples\": ", JsonNumbers(row.ours.samples)),
-        absl::StrCat("\"baseline_samples\": ", JsonNumbers(row.baseline.samples)),
-    };
-    absl::StrAppend(&out, i == 0 ? "\n" : ",\n", "    {", absl::StrJoin(fields, ", "), "}");
-  }
-  absl::StrAppend(&out, rows_.empty() ? "]\n}\n" : "\n  ]\n}\n");
   return out;
 }
 

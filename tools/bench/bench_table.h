@@ -1,7 +1,7 @@
 // The summary every benchmark prints: one row per comparison of our figure against a
 // baseline measured in the same run, and the ratio ours / baseline. Figures are medians over
-// repetitions because the machines here are noisy; the range travels along in the
-// machine-readable formats (CSV, JSON) for whoever wants to judge the noise.
+// repetitions because the machines here are noisy; the range travels along in the CSV for
+// whoever wants to judge the noise.
 #ifndef TOOLS_BENCH_BENCH_TABLE_H_
 #define TOOLS_BENCH_BENCH_TABLE_H_
 
@@ -13,24 +13,20 @@
 
 namespace bench {
 
-// One side's repetitions and their median and range.
+// One side's median and range over the repetitions.
 struct SampleSummary {
   double median = 0;
   double min = 0;
   double max = 0;
-  std::vector<double> samples;  // In the order they were measured.
 };
 
-// Returns the summary of `samples`; the median of an even count is the mean of the middle
-// two. An empty input gives all zeros.
-SampleSummary Summarize(std::vector<double> samples);
-
 struct BenchRow {
-  std::string name;  // What is compared, e.g. "message_ping_pong_64B".
+  std::string name;  // What is compared, e.g. "msg_rtt_64B".
   std::string unit;  // What one figure counts, e.g. "ns/op".
   SampleSummary ours;
   SampleSummary baseline;
-  int64_t iterations = 0;  // Operations per repetition; 0 where that does not apply.
+  int64_t repetitions = 0;
+  int64_t iterations = 0;  // Operations per repetition.
 
   // Returns ours.median / baseline.median, or 0 if the baseline median is 0.
   double Ratio() const;
@@ -38,14 +34,11 @@ struct BenchRow {
 
 class BenchTable {
  public:
-  // `benchmark` names the binary that measured the rows (e.g. "imc_bench").
-  explicit BenchTable(std::string benchmark) : benchmark_(std::move(benchmark)) {}
-
   // Appends a row; rows print in the order they were added.
   void AddRow(BenchRow row) { rows_.push_back(std::move(row)); }
 
   // Records how the rows were measured (repetitions, CPU placement, ...): printed as
-  // "# key: value" lines above the text table and as the "context" object in JSON.
+  // "# key: value" lines above the text table.
   void AddContext(std::string key, std::string value);
 
   const std::vector<BenchRow>& rows() const { return rows_; }
@@ -55,15 +48,10 @@ class BenchTable {
   std::string FormatText() const;
 
   // Returns CSV with a header line: name, unit, ours, baseline, ratio (medians), the ranges,
-  // the repetition and iteration counts.
+  // the repetition and iteration counts. Names and units hold no comma or quote.
   std::string FormatCsv() const;
 
-  // Returns one JSON object: {"benchmark": ..., "context": {key: value, ...}, "rows": [...]},
-  // each row holding the CSV's fields plus "ours_samples" and "baseline_samples" arrays.
-  std::string FormatJson() const;
-
  private:
-  std::string benchmark_;
   std::vector<std::pair<std::string, std::string>> context_;
   std::vector<BenchRow> rows_;
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs imc_bench briefly (figures are meaningless here): every comparison must complete with
-# its peers and connector processes reaped, the table, CSV and JSON must hold every row, and
-# bad flags must fail.
+# its peers and connector processes reaped, the table, CSV and Google Benchmark's JSON must hold
+# every row, and bad flags (ours and Google Benchmark's) must fail.
 set -euo pipefail
 
 bench="$1"
@@ -44,12 +44,21 @@ for name in "${timed[@]}"; do
   grep -q "^$name,ns/op," "$out/rows.csv" || fail "no CSV row $name"
 done
 grep -q "^pending_connections,connections," "$out/rows.csv" || fail "no CSV row pending_connections"
+# Google Benchmark's JSON: per row, both repetitions and the aggregates, with both counters.
 for name in "${names[@]}"; do
-  grep -q "\"name\": \"$name\"" "$out/rows.json" || fail "no JSON row $name"
+  grep -q "\"run_name\": \"$name/" "$out/rows.json" || fail "no JSON benchmark $name"
 done
 if command -v python3 >/dev/null; then
-  python3 -c 'import json, sys; assert len(json.load(open(sys.argv[1]))["rows"]) == int(sys.argv[2])' \
-    "$out/rows.json" "$rows" || fail "JSON does not parse"
+  python3 - "$out/rows.json" "${names[@]}" <<'PY' || fail "JSON does not hold every row's repetitions and median"
+import json, sys
+benchmarks = json.load(open(sys.argv[1]))["benchmarks"]
+for name in sys.argv[2:]:
+    runs = [b for b in benchmarks if b["run_name"].split("/")[0] == name]
+    repetitions = [b for b in runs if b["run_type"] == "iteration"]
+    medians = [b for b in runs if b.get("aggregate_name") == "median"]
+    assert len(repetitions) == 2 and len(medians) == 1, name
+    assert all("ours" in b and "baseline" in b for b in repetitions + medians), name
+PY
 fi
 
 "$bench" --filter msg_rtt_64B --reps 1 --iterations 5 >"$out/one.txt" 2>/dev/null ||
@@ -61,4 +70,9 @@ set +e
 rc=$?
 set -e
 [[ $rc -eq 2 ]] || fail "an unknown flag should exit 2, not $rc"
+set +e
+"$bench" --benchmark_no_such_flag=1 >/dev/null 2>&1
+rc=$?
+set -e
+[[ $rc -eq 2 ]] || fail "an unknown --benchmark_ flag should exit 2, not $rc"
 echo PASS
