@@ -39,7 +39,7 @@ constexpr size_t kWorkerStackBytes = 256 * 1024;
 
 void IgnoreSignal(int) {}
 
-int IntArg(uint64_t value) { return static_cast<int>(static_cast<uint32_t>(value)); }
+using syscalls::IntArg;
 
 }  // namespace
 
