@@ -182,6 +182,67 @@ std::vector<std::string> ModuleEnvironment(const LoaderOptions& options) {
   return env;
 }
 
+// Makes -m's directory the module's root. Errors are usage errors naming the directory.
+absl::Status MountDirectory(const LoaderOptions& options, syscalls::DescriptorTable* table) {
+  if (!options.mount.has_value()) {
+    if (options.allow_files) {
+      LOG(WARNING) << "-a gives no host file access (the whole file system cannot be "
+                      "confined); use -m DIR[:ro] to make DIR the module's root";
+    }
+    return absl::OkStatus();
+  }
+  absl::StatusOr<std::shared_ptr<const syscalls::MountedDirectory>> mounted =
+      syscalls::MountedDirectory::Open(options.mount->directory, options.mount->read_only);
+  if (!mounted.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("-m ", options.mount->directory,
+                     ": not a directory that can be opened: ", mounted.status().message()));
+  }
+  table->set_mounted_directory(*std::move(mounted));
+  return absl::OkStatus();
+}
+
+// How the child is confined and what it execs.
+SandboxOptions SandboxOptionsFor(const LoaderOptions& options, int module_fd) {
+  SandboxOptions sandbox;
+  sandbox.module_fd = module_fd;
+  sandbox.argv.push_back(options.module_path);
+  sandbox.argv.insert(sandbox.argv.end(), options.module_args.begin(), options.module_args.end());
+  sandbox.envp = ModuleEnvironment(options);
+  sandbox.address_space_limit = options.address_space_limit;
+  // With -q and no trace no one hears of calls that are not offered: the filter answers them.
+  sandbox.policy.answer_unserved_in_filter = options.quiet && options.verbosity == 0;
+  return sandbox;
+}
+
+// Says how the module ended (unless it just exited) and returns sel_ldr's exit status.
+int ExitStatusOf(const ModuleOutcome& outcome) {
+  switch (outcome.kind) {
+    case ModuleOutcome::Kind::kExited:
+      VLOG(1) << "module exited with status " << outcome.status;
+      return outcome.status;
+    case ModuleOutcome::Kind::kSignaled: {
+      if (outcome.signal == SIGSYS) {
+        // The filter kills foreign-ABI calls (int 0x80, x32 numbers) itself.
+        LOG(ERROR) << "policy violation: the seccomp filter killed the module (SIGSYS): an "
+                      "int 0x80 or x32 system call";
+        return kExitPolicyViolation;
+      }
+      const char* name = sigabbrev_np(outcome.signal);
+      LOG(ERROR) << "module killed by signal " << outcome.signal << " (SIG"
+                 << (name != nullptr ? name : "?") << ")";
+      return 128 + outcome.signal;
+    }
+    case ModuleOutcome::Kind::kPolicyViolation:
+      LOG(ERROR) << "policy violation: " << outcome.violation;
+      return kExitPolicyViolation;
+    case ModuleOutcome::Kind::kStartFailed:
+      LOG(ERROR) << "the module did not start: " << outcome.violation;
+      return kExitModuleInvalid;
+  }
+  return kExitSandboxFailed;
+}
+
 }  // namespace
 
 int RunLoader(const LoaderOptions& options) {
@@ -214,29 +275,13 @@ int RunLoader(const LoaderOptions& options) {
     return absl::IsInvalidArgument(built) ? kExitUsage : kExitSandboxFailed;
   }
 
-  if (options.mount.has_value()) {
-    absl::StatusOr<std::shared_ptr<const syscalls::MountedDirectory>> mounted =
-        syscalls::MountedDirectory::Open(options.mount->directory, options.mount->read_only);
-    if (!mounted.ok()) {
-      LOG(ERROR) << "-m " << options.mount->directory
-                 << ": not a directory that can be opened: " << mounted.status().message();
-      return kExitUsage;
-    }
-    table.set_mounted_directory(*std::move(mounted));
-  } else if (options.allow_files) {
-    LOG(WARNING) << "-a gives no host file access (the whole file system cannot be "
-                    "confined); use -m DIR[:ro] to make DIR the module's root";
+  absl::Status mounted = MountDirectory(options, &table);
+  if (!mounted.ok()) {
+    LOG(ERROR) << mounted.message();
+    return kExitUsage;
   }
 
-  SandboxOptions sandbox;
-  sandbox.module_fd = module->get();
-  sandbox.argv.push_back(options.module_path);
-  sandbox.argv.insert(sandbox.argv.end(), options.module_args.begin(), options.module_args.end());
-  sandbox.envp = ModuleEnvironment(options);
-  sandbox.address_space_limit = options.address_space_limit;
-  // With -q and no trace no one hears of calls that are not offered: the filter answers them.
-  sandbox.policy.answer_unserved_in_filter = options.quiet && options.verbosity == 0;
-  absl::StatusOr<SandboxedModule> child = StartSandbox(sandbox);
+  absl::StatusOr<SandboxedModule> child = StartSandbox(SandboxOptionsFor(options, module->get()));
   if (!child.ok()) {
     LOG(ERROR) << "cannot start the sandbox: " << child.status().message();
     return kExitSandboxFailed;
@@ -260,30 +305,7 @@ int RunLoader(const LoaderOptions& options) {
     LOG(ERROR) << "supervisor failed: " << outcome.status().message();
     return kExitSandboxFailed;
   }
-  switch (outcome->kind) {
-    case ModuleOutcome::Kind::kExited:
-      VLOG(1) << "module exited with status " << outcome->status;
-      return outcome->status;
-    case ModuleOutcome::Kind::kSignaled: {
-      if (outcome->signal == SIGSYS) {
-        // The filter kills foreign-ABI calls (int 0x80, x32 numbers) itself.
-        LOG(ERROR) << "policy violation: the seccomp filter killed the module (SIGSYS): an "
-                      "int 0x80 or x32 system call";
-        return kExitPolicyViolation;
-      }
-      const char* name = sigabbrev_np(outcome->signal);
-      LOG(ERROR) << "module killed by signal " << outcome->signal << " (SIG"
-                 << (name != nullptr ? name : "?") << ")";
-      return 128 + outcome->signal;
-    }
-    case ModuleOutcome::Kind::kPolicyViolation:
-      LOG(ERROR) << "policy violation: " << outcome->violation;
-      return kExitPolicyViolation;
-    case ModuleOutcome::Kind::kStartFailed:
-      LOG(ERROR) << "the module did not start: " << outcome->violation;
-      return kExitModuleInvalid;
-  }
-  return kExitSandboxFailed;
+  return ExitStatusOf(*outcome);
 }
 
 }  // namespace sel_ldr
