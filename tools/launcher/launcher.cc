@@ -93,6 +93,33 @@ absl::Status ModuleExit::ToStatus() const {
   return absl::UnknownError(absl::StrCat("the module exited with status ", status, detail));
 }
 
+// sel_ldr's command line for `options`; the fds of the grants are appended to `sources`
+// (the child's fds, in order), and the flags name them by their place there.
+std::vector<std::string> SelLdrCommandLine(const std::string& sel_ldr, const LaunchOptions& options,
+                                           std::vector<int>* sources) {
+  std::vector<std::string> args = {sel_ldr};
+  if (options.trace) args.push_back("-v");
+  args.push_back("-X");
+  args.push_back(absl::StrCat(kBootstrapFd));
+  for (const GrantedFd& grant : options.descriptors) {
+    const int child_fd = static_cast<int>(sources->size());
+    sources->push_back(grant.fd.get());
+    args.push_back(GrantFlag(grant.kind));
+    args.push_back(absl::StrCat(grant.module_descriptor, ":", child_fd));
+  }
+  if (options.memory_limit != 0) {
+    args.push_back(absl::StrCat("--memory-limit=", options.memory_limit));
+  }
+  for (const auto& [name, value] : options.environment) {
+    args.push_back("-E");
+    args.push_back(absl::StrCat(name, "=", value));
+  }
+  args.push_back("--");
+  args.push_back(options.module_path);
+  args.insert(args.end(), options.args.begin(), options.args.end());
+  return args;
+}
+
 struct Module::State {
   pid_t pid = -1;
   base::UniqueFd pidfd;
@@ -115,6 +142,35 @@ struct Module::State {
       waitid(P_PIDFD, static_cast<id_t>(pidfd.get()), &info, WEXITED);
     }
     if (reader.joinable()) reader.join();
+  }
+
+  // Receives sel_ldr's service address over `bootstrap` within `timeout`. Errors:
+  // DeadlineExceeded, or FailedPrecondition with how sel_ldr ended if it refused the module.
+  absl::Status AwaitAddress(base::UniqueFd bootstrap, absl::Duration timeout) {
+    absl::StatusOr<imc::ConnectedSocket> channel =
+        imc::ConnectedSocket::FromHostSocket(std::move(bootstrap));
+    if (!channel.ok()) return channel.status();
+    imc::WaitOptions wait;
+    wait.deadline = absl::Now() + timeout;
+    absl::StatusOr<imc::ReceivedMessage> hello = channel->Receive({}, 1, wait);
+    if (!hello.ok()) {
+      if (base::ErrnoOf(hello.status()) == ETIMEDOUT) {
+        return absl::DeadlineExceededError(
+            absl::StrCat("sel_ldr sent no service address within ", absl::FormatDuration(timeout)));
+      }
+      // sel_ldr closed the channel: it refused the module or failed to start it.
+      RETURN_IF_ERROR(Reap(absl::Now() + absl::Seconds(5)));
+      absl::Status ended = exit.ToStatus();
+      return absl::FailedPreconditionError(
+          absl::StrCat("sel_ldr did not start the module (exit status ", exit.status,
+                       "): ", ended.ok() ? "it exited" : ended.message()));
+    }
+    if (hello->descriptors.size() != 1 ||
+        hello->descriptors[0].kind != imc::DescriptorKind::kSocketAddress) {
+      return absl::InternalError("sel_ldr's bootstrap message holds no SocketAddress");
+    }
+    address = imc::SocketAddress::Adopt(std::move(hello->descriptors[0].fd));
+    return absl::OkStatus();
   }
 
   void ReadOutputs() {
@@ -255,26 +311,7 @@ absl::StatusOr<Module> Module::Launch(LaunchOptions options) {
     }
   }
 
-  std::vector<std::string> args = {sel_ldr};
-  if (options.trace) args.push_back("-v");
-  args.push_back("-X");
-  args.push_back(absl::StrCat(kBootstrapFd));
-  for (const GrantedFd& grant : options.descriptors) {
-    const int child_fd = static_cast<int>(sources.size());
-    sources.push_back(grant.fd.get());
-    args.push_back(GrantFlag(grant.kind));
-    args.push_back(absl::StrCat(grant.module_descriptor, ":", child_fd));
-  }
-  if (options.memory_limit != 0) {
-    args.push_back(absl::StrCat("--memory-limit=", options.memory_limit));
-  }
-  for (const auto& [name, value] : options.environment) {
-    args.push_back("-E");
-    args.push_back(absl::StrCat(name, "=", value));
-  }
-  args.push_back("--");
-  args.push_back(options.module_path);
-  args.insert(args.end(), options.args.begin(), options.args.end());
+  std::vector<std::string> args = SelLdrCommandLine(sel_ldr, options, &sources);
   base::SpawnOptions spawn;
   spawn.die_with_parent = true;  // sel_ldr dies with its embedder.
   for (size_t i = 0; i < sources.size(); ++i) {
@@ -304,29 +341,7 @@ absl::StatusOr<Module> Module::Launch(LaunchOptions options) {
     state->reader = std::thread([raw] { raw->ReadOutputs(); });
   }
 
-  absl::StatusOr<imc::ConnectedSocket> channel =
-      imc::ConnectedSocket::FromHostSocket(std::move(bootstrap));
-  if (!channel.ok()) return channel.status();
-  imc::WaitOptions wait;
-  wait.deadline = absl::Now() + options.start_timeout;
-  absl::StatusOr<imc::ReceivedMessage> hello = channel->Receive({}, 1, wait);
-  if (!hello.ok()) {
-    if (base::ErrnoOf(hello.status()) == ETIMEDOUT) {
-      return absl::DeadlineExceededError(absl::StrCat("sel_ldr sent no service address within ",
-                                                      absl::FormatDuration(options.start_timeout)));
-    }
-    // sel_ldr closed the channel: it refused the module or failed to start it.
-    RETURN_IF_ERROR(state->Reap(absl::Now() + absl::Seconds(5)));
-    absl::Status ended = state->exit.ToStatus();
-    return absl::FailedPreconditionError(
-        absl::StrCat("sel_ldr did not start the module (exit status ", state->exit.status,
-                     "): ", ended.ok() ? "it exited" : ended.message()));
-  }
-  if (hello->descriptors.size() != 1 ||
-      hello->descriptors[0].kind != imc::DescriptorKind::kSocketAddress) {
-    return absl::InternalError("sel_ldr's bootstrap message holds no SocketAddress");
-  }
-  state->address = imc::SocketAddress::Adopt(std::move(hello->descriptors[0].fd));
+  RETURN_IF_ERROR(state->AwaitAddress(std::move(bootstrap), options.start_timeout));
   return Module(std::move(state));
 }
 
