@@ -41,6 +41,9 @@ goal() {
     null_syscall) echo "<= 1.20" ;;
     module_ping_pong) echo "<= 1.50" ;;
     launch_hello) echo "<= 3.00" ;;
+    # Issue 12: sel_ldr plus its module may cost at most 1 MiB of PSS more than the plain
+    # process (an overhead in KiB, not a ratio).
+    density_pss_per_module) echo "ours - baseline <= 1024" ;;
     *) echo "" ;;
   esac
 }
@@ -67,7 +70,11 @@ done
     tail -n +2 "$csv" | while IFS=, read -r name unit ours baseline ratio _rest; do
       g=$(goal "$name")
       met=""
-      if [[ -n "$g" ]]; then
+      if [[ "$g" == "ours - baseline <= "* ]]; then
+        limit=${g#ours - baseline <= }
+        met=$(awk -v o="$ours" -v b="$baseline" -v l="$limit" \
+          'BEGIN { print (o - b <= l) ? "yes" : "no" }')
+      elif [[ -n "$g" ]]; then
         limit=${g#<= }
         met=$(awk -v r="$ratio" -v l="$limit" 'BEGIN { print (r <= l) ? "yes" : "no" }')
       fi

@@ -38,6 +38,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
+#include "absl/strings/strip.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
@@ -48,6 +49,7 @@
 #include "sel_ldr/seccomp_unotify.h"
 #include "syscalls/nacl_abi.h"
 #include "tools/bench/bench_runner.h"
+#include "tools/bench/sandbox_bench_density.h"
 #include "tools/bench/sandbox_bench_process.h"
 
 namespace {
@@ -534,7 +536,8 @@ class IdleModules : public bench::Workload {
 
 // ---------------------------------------------------------------------------------------
 
-std::vector<bench::Comparison> MakeComparisons(const bench::Placement& placement) {
+std::vector<bench::Comparison> MakeComparisons(const bench::Placement& placement,
+                                               int density_modules) {
   const int main_cpu = placement.main_cpu;
   const int peer_cpu = placement.peer_cpu;
   std::vector<bench::Comparison> comparisons;
@@ -588,18 +591,55 @@ std::vector<bench::Comparison> MakeComparisons(const bench::Placement& placement
   pss.unit = "KiB";
   pss.iterations = 1;
   comparisons.push_back(std::move(pss));
+  // Last: their servers may outlive a row that a filter leaves out, until the program ends.
+  for (bench::Comparison& density : sandbox_bench::MakeDensityComparisons(density_modules)) {
+    comparisons.push_back(std::move(density));
+  }
   return comparisons;
+}
+
+// Removes --density-modules N (or =N) from argv; returns its value, the default, or -1 for a
+// bad value (with a message on stderr).
+int TakeDensityModules(int* argc, char** argv) {
+  constexpr absl::string_view kFlag = "--density-modules";
+  int modules = sandbox_bench::kDefaultDensityModules;
+  int kept = 1;
+  for (int i = 1; i < *argc; ++i) {
+    absl::string_view arg = argv[i];
+    absl::string_view value;
+    if (arg == kFlag && i + 1 < *argc) {
+      value = argv[++i];
+    } else if (absl::ConsumePrefix(&arg, kFlag) && absl::ConsumePrefix(&arg, "=")) {
+      value = arg;
+    } else {
+      argv[kept++] = argv[i];
+      continue;
+    }
+    if (!absl::SimpleAtoi(value, &modules) || modules < 1) {
+      fprintf(stderr, "sandbox_bench: --density-modules takes a whole number >= 1, not '%s'\n",
+              std::string(value).c_str());
+      return -1;
+    }
+  }
+  *argc = kept;
+  argv[kept] = nullptr;
+  return modules;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  const int density_modules = TakeDensityModules(&argc, argv);
+  if (density_modules < 0) return 2;
   return bench::BenchMain(
       argc, argv,
       {"sandbox_bench",
        "Measures sel_ldr against the same work done without a sandbox, in the same run:\n"
        "trapped syscalls, IMC between sandboxed modules, launches (ns per operation) and the\n"
-       "supervisor's memory per idle module (KiB). sel_ldr and the modules come from the\n"
-       "runfiles."},
-      MakeComparisons);
+       "supervisor's memory per idle module (KiB), and density: N idle echo modules at once\n"
+       "(--density-modules N, default 1000) against N plain processes, their memory and a\n"
+       "connect + echo to a random one. sel_ldr and the modules come from the runfiles."},
+      [density_modules](const bench::Placement& placement) {
+        return MakeComparisons(placement, density_modules);
+      });
 }

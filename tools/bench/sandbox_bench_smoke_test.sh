@@ -7,8 +7,8 @@ set -euo pipefail
 bench="$1"
 out="${TEST_TMPDIR:-$(mktemp -d)}"
 time_rows=(null_syscall null_syscall_cross_cpu module_ping_pong module_ping_pong_one_cpu
-  launch_hello)
-memory_rows=(idle_supervisor_rss idle_supervisor_pss)
+  launch_hello density_connect_echo)
+memory_rows=(idle_supervisor_rss idle_supervisor_pss density_pss_per_module)
 
 fail() {
   echo "FAIL: $*" >&2
@@ -16,11 +16,16 @@ fail() {
 }
 
 "$bench" --help >"$out/help.txt" || fail "--help exited $?"
-for name in "${time_rows[@]}" "${memory_rows[@]}"; do
+for name in "${time_rows[@]}" "${memory_rows[@]}" density_pss_total; do
   grep -q "^  $name$" "$out/help.txt" || fail "--help does not list $name"
 done
+grep -q -- "--density-modules N" "$out/help.txt" || fail "--help does not tell --density-modules"
+rc=0
+"$bench" --density-modules 0 --list >/dev/null 2>&1 || rc=$?
+[[ $rc -eq 2 ]] || fail "--density-modules 0 exited $rc, not 2"
 
-run=("$bench" --reps 1 --iterations 5 --csv "$out/rows.csv")
+# Ten echo modules (and ten plain echo processes) for the density rows, not a thousand.
+run=("$bench" --reps 1 --iterations 5 --density-modules 10 --csv "$out/rows.csv")
 if command -v python3 >/dev/null; then
   # Under a child subreaper: whatever the benchmark started and did not reap (sel_ldr, a
   # module, a baseline peer) is reparented to it, and found there afterwards.
@@ -56,6 +61,8 @@ for name in "${memory_rows[@]}"; do
   grep -Eq "^$name +[0-9.]+ +[0-9.]+ +[0-9.]+x +KiB$" "$out/table.txt" ||
     fail "no row $name: $(cat "$out/table.txt")"
 done
-[[ $(wc -l <"$out/rows.csv") -eq 8 ]] || fail "CSV should have a header and 7 rows"
+grep -Eq "^density_pss_total +[0-9.]+ +[0-9.]+ +[0-9.]+x +MiB$" "$out/table.txt" ||
+  fail "no row density_pss_total: $(cat "$out/table.txt")"
+[[ $(wc -l <"$out/rows.csv") -eq 11 ]] || fail "CSV should have a header and 10 rows"
 
 echo PASS
