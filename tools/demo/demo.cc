@@ -43,6 +43,65 @@ absl::StatusOr<std::string> RoundTrip(const imc::ConnectedSocket& connection,
   return std::string(buffer, reply->bytes);
 }
 
+// Step 4: our pipe's write end through the module and back, as a HostIo descriptor; then
+// writes through what came back and reads it from our pipe.
+absl::Status DescriptorRoundTrip(const imc::ConnectedSocket& connection) {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return absl::InternalError("pipe2 failed");
+  imc::OutgoingDescriptor sent = {imc::DescriptorKind::kHostIo, pipe_fds[1]};
+  iovec note = {const_cast<char*>("a pipe"), 6};
+  const absl::Time start = absl::Now();
+  absl::Status send_status = connection.Send({{&note, 1}, {&sent, 1}});
+  if (!send_status.ok()) return send_status;
+  char buffer[64];
+  iovec in = {buffer, sizeof(buffer)};
+  absl::StatusOr<imc::ReceivedMessage> back = connection.Receive({&in, 1}, 1);
+  if (!back.ok()) return back.status();
+  if (back->descriptors.size() != 1) {
+    return absl::InternalError("no descriptor came back");
+  }
+  absl::Duration descriptor_time = absl::Now() - start;
+  const char kWords[] = "written through the returned descriptor";
+  (void)!write(back->descriptors[0].fd.get(), kWords, sizeof(kWords));
+  char got[sizeof(kWords)] = {};
+  (void)!read(pipe_fds[0], got, sizeof(got));
+  close(pipe_fds[0]);
+  close(pipe_fds[1]);
+  printf(
+      "4. sent our pipe's write end to the module as a %s descriptor; it came back in %s\n"
+      "   and writing to what came back reached our pipe: \"%s\"\n",
+      imc::DescriptorKindName(back->descriptors[0].kind), Micros(descriptor_time).c_str(), got);
+
+  return absl::OkStatus();
+}
+
+// Step 6: a module that tries to read a host file and to create one: both are refused and
+// nothing appears on the host.
+absl::Status ProbeFiles(const std::string& file_probe) {
+  launcher::LaunchOptions probe_options;
+  probe_options.module_path = file_probe;
+  probe_options.stdout_mode = launcher::Output::kCapture;
+  const std::string forbidden = "/tmp/sel_ldr_demo_should_not_exist";
+  unlink(forbidden.c_str());
+  probe_options.args = {"/etc/passwd", forbidden};
+  absl::StatusOr<launcher::Module> probe = launcher::Module::Launch(std::move(probe_options));
+  if (!probe.ok()) return probe.status();
+  absl::StatusOr<launcher::ModuleExit> probe_exit = probe->Wait(absl::Now() + absl::Seconds(5));
+  if (!probe_exit.ok()) return probe_exit.status();
+  struct stat st;
+  const bool created = stat(forbidden.c_str(), &st) == 0;
+  printf("6. file_probe.nexe tried the file system:\n   module said:\n%s",
+         probe->CapturedStdout().c_str());
+  printf("   exit status %d; the file exists on the host: %s\n", probe_exit->status,
+         created ? "YES (this is a bug)" : "no");
+  if (created || probe_exit->status != 0 ||
+      probe->CapturedStdout().find("O_CREAT) = -1 (Permission denied)") == std::string::npos) {
+    return absl::InternalError("the module reached the file system");
+  }
+
+  return absl::OkStatus();
+}
+
 constexpr char kUsage[] =
     "usage: demo\n"
     "A tour of sel_ldr: launches the echo module through the launcher API, connects through\n"
@@ -116,32 +175,9 @@ int main(int argc, char** argv) {
   printf("   1000 round trips of 4 bytes: median %s, 99th percentile %s\n",
          Micros(times[500]).c_str(), Micros(times[990]).c_str());
 
-  // 4. A descriptor through the module and back: our pipe's write end, as HostIo.
-  int pipe_fds[2];
-  if (pipe2(pipe_fds, O_CLOEXEC) != 0) return Fail("pipe", absl::InternalError("pipe2"));
-  imc::OutgoingDescriptor sent = {imc::DescriptorKind::kHostIo, pipe_fds[1]};
-  iovec note = {const_cast<char*>("a pipe"), 6};
-  start = absl::Now();
-  absl::Status send_status = connection->Send({{&note, 1}, {&sent, 1}});
-  if (!send_status.ok()) return Fail("send a descriptor", send_status);
-  char buffer[64];
-  iovec in = {buffer, sizeof(buffer)};
-  absl::StatusOr<imc::ReceivedMessage> back = connection->Receive({&in, 1}, 1);
-  if (!back.ok()) return Fail("receive the descriptor back", back.status());
-  if (back->descriptors.size() != 1) {
-    return Fail("receive the descriptor back", absl::InternalError("no descriptor came back"));
-  }
-  absl::Duration descriptor_time = absl::Now() - start;
-  const char kWords[] = "written through the returned descriptor";
-  (void)!write(back->descriptors[0].fd.get(), kWords, sizeof(kWords));
-  char got[sizeof(kWords)] = {};
-  (void)!read(pipe_fds[0], got, sizeof(got));
-  close(pipe_fds[0]);
-  close(pipe_fds[1]);
-  printf(
-      "4. sent our pipe's write end to the module as a %s descriptor; it came back in %s\n"
-      "   and writing to what came back reached our pipe: \"%s\"\n",
-      imc::DescriptorKindName(back->descriptors[0].kind), Micros(descriptor_time).c_str(), got);
+  // 4. A descriptor through the module and back.
+  absl::Status descriptor = DescriptorRoundTrip(*connection);
+  if (!descriptor.ok()) return Fail("pass a descriptor through the module", descriptor);
 
   // 5. The module serves until nobody can connect any more.
   connection = absl::CancelledError("closed by the demo");  // Destroys the socket.
@@ -154,26 +190,8 @@ int main(int argc, char** argv) {
       exit->status);
 
   // 6. No files: a module that tries.
-  launcher::LaunchOptions probe_options;
-  probe_options.module_path = *file_probe;
-  probe_options.stdout_mode = launcher::Output::kCapture;
-  const std::string forbidden = "/tmp/sel_ldr_demo_should_not_exist";
-  unlink(forbidden.c_str());
-  probe_options.args = {"/etc/passwd", forbidden};
-  absl::StatusOr<launcher::Module> probe = launcher::Module::Launch(std::move(probe_options));
-  if (!probe.ok()) return Fail("launch file_probe", probe.status());
-  absl::StatusOr<launcher::ModuleExit> probe_exit = probe->Wait(absl::Now() + absl::Seconds(5));
-  if (!probe_exit.ok()) return Fail("wait for file_probe", probe_exit.status());
-  struct stat st;
-  const bool created = stat(forbidden.c_str(), &st) == 0;
-  printf("6. file_probe.nexe tried the file system:\n   module said:\n%s",
-         probe->CapturedStdout().c_str());
-  printf("   exit status %d; the file exists on the host: %s\n", probe_exit->status,
-         created ? "YES (this is a bug)" : "no");
-  if (created || probe_exit->status != 0 ||
-      probe->CapturedStdout().find("O_CREAT) = -1 (Permission denied)") == std::string::npos) {
-    return Fail("file_probe", absl::InternalError("the module reached the file system"));
-  }
+  absl::Status probed = ProbeFiles(*file_probe);
+  if (!probed.ok()) return Fail("file_probe", probed);
 
   printf(
       "\nall steps passed (launch %s, confirmed connect, 1000 round trips, descriptor "
