@@ -50,10 +50,7 @@ bool IsSkippedPackets(const absl::Status& status) {
 }
 
 absl::Status WaitFor(int fd, short events, const WaitOptions& options) {
-  if (options.nonblocking &&
-      (options.may_wait == nullptr || !options.may_wait(options.may_wait_arg))) {
-    return base::ErrnoStatus(EAGAIN, "operation would block");
-  }
+  if (options.nonblocking) return base::ErrnoStatus(EAGAIN, "operation would block");
   struct pollfd fds[2] = {{fd, events, 0}, {-1, POLLIN, 0}};
   nfds_t count = 1;
   if (options.cancellation != nullptr) {

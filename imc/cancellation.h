@@ -57,12 +57,6 @@ struct WaitOptions {
   // caller (acknowledgements, malformed requests), so that one attempt does bounded work
   // whatever a peer queued. The caller tries again where it may take longer. 0: no bound.
   int max_skipped_packets = 0;
-  // With `nonblocking`: called (with `may_wait_arg`) when the operation would have to wait,
-  // instead of failing with EAGAIN at once. If it returns true, the operation waits after all
-  // (with the deadline and cancellation), as if `nonblocking` were not set; it may be called
-  // again by a later wait of the same operation. Null: fail with EAGAIN.
-  bool (*may_wait)(void* arg) = nullptr;
-  void* may_wait_arg = nullptr;
 
   // True when a wait can only end by the event itself: no deadline, no cancellation.
   bool WaitsForever() const {

@@ -107,47 +107,6 @@ TEST(CancellationTest, NonblockingWaitIsEagain) {
   EXPECT_THAT(WaitFor(pipe.read_end.get(), POLLIN, options), HasErrno(EAGAIN));
 }
 
-// Test that a nonblocking WaitFor that would wait asks may_wait: EAGAIN when it refuses; a
-// real wait (ended by the fd, or by the cancellation) when it agrees.
-TEST(CancellationTest, NonblockingWaitAsksMayWait) {
-  Pipe pipe = MakePipe();
-  struct Hook {
-    int calls = 0;
-    bool agree = false;
-  } hook;
-  WaitOptions options;
-  options.nonblocking = true;
-  options.may_wait = [](void* arg) {
-    auto* state = static_cast<Hook*>(arg);
-    ++state->calls;
-    return state->agree;
-  };
-  options.may_wait_arg = &hook;
-  EXPECT_THAT(WaitFor(pipe.read_end.get(), POLLIN, options), HasErrno(EAGAIN));
-  EXPECT_EQ(hook.calls, 1);
-
-  hook.agree = true;
-  std::thread writer([&] {
-    absl::SleepFor(absl::Milliseconds(50));
-    ASSERT_EQ(write(pipe.write_end.get(), "x", 1), 1);
-  });
-  EXPECT_OK(WaitFor(pipe.read_end.get(), POLLIN, options));
-  writer.join();
-  EXPECT_EQ(hook.calls, 2);
-
-  Pipe idle = MakePipe();
-  absl::StatusOr<Cancellation> cancellation = Cancellation::Create();
-  ASSERT_OK(cancellation.status());
-  options.cancellation = &*cancellation;
-  std::thread canceller([&] {
-    absl::SleepFor(absl::Milliseconds(50));
-    cancellation->Cancel();
-  });
-  EXPECT_THAT(WaitFor(idle.read_end.get(), POLLIN, options), HasErrno(ECANCELED));
-  canceller.join();
-  EXPECT_EQ(hook.calls, 3);
-}
-
 // Test that WaitFor fails with ETIMEDOUT at its deadline, not before.
 TEST(CancellationTest, DeadlineIsEtimedout) {
   Pipe pipe = MakePipe();

@@ -34,6 +34,9 @@ namespace {
 constexpr int kWakeSignal = SIGUSR2;
 // Idle workers beyond this many exit.
 constexpr int kMaxIdleWorkers = 4;
+// How many calls of a number that would block give up the receiver role before they run,
+// after its nonblocking attempt would block; then one is tried without blocking again.
+constexpr int8_t kPredictedBlocks = 15;
 // A worker's stack: handlers keep their buffers on the heap.
 constexpr size_t kWorkerStackBytes = 256 * 1024;
 
@@ -252,34 +255,33 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
   context.call_id = notification.id;
   context.cancellation = &worker->cancellation;
 
-  // Runs the call without blocking first. One that would wait on an imc socket gives up the
-  // receiver role there (before_wait) and waits right away; any other that would block
-  // answers kWouldBlock, gives up the role and runs again, allowed to block.
-  struct HandOff {
-    Supervisor* supervisor;
-    bool done = false;
-  } hand_off{this};
-  context.before_wait = [](void* arg) {
-    auto* state = static_cast<HandOff*>(arg);
-    if (!state->done) state->done = state->supervisor->HandOffReceiver().ok();
-    return state->done;
-  };
-  context.before_wait_arg = &hand_off;
-  auto dispatch = [&](const syscalls::SyscallTable& table, uint64_t number) {
+  // Runs the call without blocking first; if it would block, gives up the receiver role and
+  // runs it again, allowed to block. A call whose number lately would block gives up the role
+  // first and runs once, allowed to block (every kPredictedBlocks + 1-th such call is tried
+  // first again, so that a number that stopped blocking goes back to the cheap path).
+  auto dispatch = [&](const syscalls::SyscallTable& table, uint64_t number,
+                      std::atomic<int8_t>* blocks) {
+    const int8_t predicted = blocks != nullptr ? blocks->load(std::memory_order_relaxed) : 0;
+    if (predicted > 0 && HandOffReceiver().ok()) {
+      blocks->store(static_cast<int8_t>(predicted - 1), std::memory_order_relaxed);
+      *handed_off = true;
+      context.nonblocking_attempt = false;
+      return table.Dispatch(context, number, args);
+    }
     context.nonblocking_attempt = true;
     int64_t value = table.Dispatch(context, number, args);
-    *handed_off = hand_off.done;
+    if (blocks != nullptr) {
+      blocks->store(value == syscalls::kWouldBlock ? kPredictedBlocks : 0,
+                    std::memory_order_relaxed);
+    }
     if (value == syscalls::kWouldBlock) {
-      if (!hand_off.done) {
-        absl::Status handed = HandOffReceiver();
-        if (!handed.ok()) {
-          // No worker can take over receiving (no fd for its eventfd): blocking here would
-          // stop every other module thread, maybe the one this call waits for. Answer the
-          // error.
-          LOG(WARNING) << "cannot move a blocking call off the receiver: " << handed.message();
-          const int error = base::ErrnoOf(handed);
-          return static_cast<int64_t>(-(error == ENFILE ? ENFILE : EMFILE));
-        }
+      absl::Status handed = HandOffReceiver();
+      if (!handed.ok()) {
+        // No worker can take over receiving (no fd for its eventfd): blocking here would stop
+        // every other module thread, maybe the one this call waits for. Answer the error.
+        LOG(WARNING) << "cannot move a blocking call off the receiver: " << handed.message();
+        const int error = base::ErrnoOf(handed);
+        return static_cast<int64_t>(-(error == ENFILE ? ENFILE : EMFILE));
       }
       *handed_off = true;
       context.nonblocking_attempt = false;
@@ -293,10 +295,12 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
   if (nr >= NACL_ABI_SYSCALL_BASE && nr < NACL_ABI_SYSCALL_BASE + NACL_ABI_SYSCALL_COUNT) {
     const syscalls::SyscallTable& table = syscalls::SyscallTable::Nacl();
     name = table.Name(nr - NACL_ABI_SYSCALL_BASE);
-    response.value = dispatch(table, nr - NACL_ABI_SYSCALL_BASE);
+    response.value =
+        dispatch(table, nr - NACL_ABI_SYSCALL_BASE, &nacl_blocks_[nr - NACL_ABI_SYSCALL_BASE]);
   } else if (const char* linux_name = syscalls::SyscallTable::LinuxDescriptorCalls().Name(nr)) {
     name = linux_name;
-    response.value = dispatch(syscalls::SyscallTable::LinuxDescriptorCalls(), nr);
+    response.value = dispatch(syscalls::SyscallTable::LinuxDescriptorCalls(), nr,
+                              nr < kLinuxNumbers ? &linux_blocks_[nr] : nullptr);
   } else if (absl::optional<int> error = AnswerOf(notification.data)) {
     // Not offered: answered, and said once (policy.h).
     ReportUnserved(notification.data.nr, *error);

@@ -80,14 +80,6 @@ struct CallContext {
   // answers its own EAGAIN. The loader tries every call this way first, and only moves one
   // that answered kWouldBlock off the thread that receives the module's calls.
   bool nonblocking_attempt = false;
-  // On the nonblocking attempt, may be set by the loader: called (with `before_wait_arg`) when
-  // a call on an imc socket would have to wait. If it returns true, the loader has moved the
-  // call off the receiving thread, and the call waits right there (cancellably, as when it is
-  // not an attempt) instead of answering kWouldBlock and being dispatched again; it may be
-  // called again by a later wait of the same call. Calls that wait in other ways still answer
-  // kWouldBlock.
-  bool (*before_wait)(void* arg) = nullptr;
-  void* before_wait_arg = nullptr;
 };
 
 }  // namespace syscalls

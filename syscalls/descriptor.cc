@@ -151,15 +151,7 @@ Descriptor::BlockingCall::BlockingCall(const Descriptor& descriptor, const CallC
   nonblocking = module_nonblocking_ || attempt_;
   wait_.nonblocking = nonblocking;
   if (context.nonblocking_attempt) wait_.max_skipped_packets = kSkippedPacketsPerAttempt;
-  // The loader's attempt may go on to wait where it would block, if the loader lets it: then
-  // it waits as a blocking call does, cancellably.
-  const bool may_wait_later = attempt_ && !module_nonblocking_ && context.before_wait != nullptr &&
-                              context.cancellation != nullptr;
-  if (may_wait_later) {
-    wait_.may_wait = context.before_wait;
-    wait_.may_wait_arg = context.before_wait_arg;
-  }
-  if ((nonblocking && !may_wait_later) || context.cancellation == nullptr) return;
+  if (nonblocking || context.cancellation == nullptr) return;
   wait_.cancellation = context.cancellation;
   std::lock_guard<std::mutex> lock(descriptor_.mu_);
   if (descriptor_.closed_) context.cancellation->Cancel();

@@ -10,11 +10,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <atomic>
-#include <chrono>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "base/fd_count.h"
@@ -402,57 +399,6 @@ TEST_F(HandlersTest, AttemptAnswersNonblockingRecvmsgItself) {
   EXPECT_EQ(recvmsg(0), kWouldBlock);
   ASSERT_EQ(a().SendMsg(pair.first, "x"), 1);
   EXPECT_EQ(recvmsg(0), 1);
-}
-
-// Test that on the attempt, an imc_recvmsg that would wait asks the loader's before_wait hook
-// (never for a NONBLOCK one): when the hook refuses, the call answers kWouldBlock; when it
-// agrees, the call waits right there for the message, and a close of the descriptor during
-// that wait ends it with EBADF.
-TEST_F(HandlersTest, AttemptWaitsWhenTheLoaderLetsIt) {
-  TestModule::Pair pair = a().SocketPair();
-  NaClAbiNaClImcMsgIoVec iov = {reinterpret_cast<void*>(a().Allocate(8)), 8};
-  NaClAbiNaClImcMsgHdr header = {};
-  header.iov = reinterpret_cast<NaClAbiNaClImcMsgIoVec*>(a().Put(&iov, sizeof(iov)));
-  header.iov_length = 1;
-  const uint64_t address = a().Put(&header, sizeof(header));
-  struct Hook {
-    std::atomic<int> calls{0};
-    bool agree = false;
-  } hook;
-  CallContext context = a().Context();
-  context.nonblocking_attempt = true;
-  context.before_wait = [](void* arg) {
-    auto* state = static_cast<Hook*>(arg);
-    ++state->calls;
-    return state->agree;
-  };
-  context.before_wait_arg = &hook;
-  auto recvmsg = [&](int d, int flags) {
-    return SyscallTable::Nacl().Dispatch(
-        context, NACL_sys_imc_recvmsg,
-        SyscallArgs{{U(d), address, static_cast<uint64_t>(flags), 0, 0, 0}});
-  };
-  EXPECT_EQ(recvmsg(pair.second, NACL_ABI_IMC_NONBLOCK), -NACL_ABI_EAGAIN);
-  EXPECT_EQ(hook.calls.load(), 0);
-  EXPECT_EQ(recvmsg(pair.second, 0), kWouldBlock);
-  EXPECT_EQ(hook.calls.load(), 1);
-
-  hook.agree = true;
-  std::thread sender([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    a().SendMsg(pair.first, "x");
-  });
-  EXPECT_EQ(recvmsg(pair.second, 0), 1);
-  sender.join();
-  EXPECT_EQ(hook.calls.load(), 2);
-
-  std::thread closer([&] {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    a().Call(NACL_sys_close, U(pair.second));
-  });
-  EXPECT_EQ(recvmsg(pair.second, 0), -NACL_ABI_EBADF);
-  closer.join();
-  EXPECT_EQ(hook.calls.load(), 3);
 }
 
 // Test that a NONBLOCK imc_sendmsg on a full socket is EAGAIN, and succeeds again once the
