@@ -34,9 +34,6 @@ namespace {
 constexpr int kWakeSignal = SIGUSR2;
 // Idle workers beyond this many exit.
 constexpr int kMaxIdleWorkers = 4;
-// How many calls of a number that would block give up the receiver role before they run,
-// after its nonblocking attempt would block; then one is tried without blocking again.
-constexpr int8_t kPredictedBlocks = 15;
 // A worker's stack: handlers keep their buffers on the heap.
 constexpr size_t kWorkerStackBytes = 256 * 1024;
 
@@ -213,15 +210,13 @@ void Supervisor::WorkerLoop(Worker* worker) {
 }
 
 absl::Status Supervisor::HandOffReceiver() {
-  std::unique_lock<std::mutex> lock(mu_);
+  std::lock_guard<std::mutex> lock(mu_);
   if (stopping_.load()) {
     receiver_taken_ = false;
     return absl::OkStatus();
   }
   if (idle_workers_ > 0) {
     receiver_taken_ = false;
-    lock.unlock();
-    // Woken after the unlock, the idle worker does not wait for the mutex again.
     receiver_free_.notify_one();
     return absl::OkStatus();
   }
@@ -256,24 +251,10 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
   context.cancellation = &worker->cancellation;
 
   // Runs the call without blocking first; if it would block, gives up the receiver role and
-  // runs it again, allowed to block. A call whose number lately would block gives up the role
-  // first and runs once, allowed to block (every kPredictedBlocks + 1-th such call is tried
-  // first again, so that a number that stopped blocking goes back to the cheap path).
-  auto dispatch = [&](const syscalls::SyscallTable& table, uint64_t number,
-                      std::atomic<int8_t>* blocks) {
-    const int8_t predicted = blocks != nullptr ? blocks->load(std::memory_order_relaxed) : 0;
-    if (predicted > 0 && HandOffReceiver().ok()) {
-      blocks->store(static_cast<int8_t>(predicted - 1), std::memory_order_relaxed);
-      *handed_off = true;
-      context.nonblocking_attempt = false;
-      return table.Dispatch(context, number, args);
-    }
+  // runs it again, allowed to block.
+  auto dispatch = [&](const syscalls::SyscallTable& table, uint64_t number) {
     context.nonblocking_attempt = true;
     int64_t value = table.Dispatch(context, number, args);
-    if (blocks != nullptr) {
-      blocks->store(value == syscalls::kWouldBlock ? kPredictedBlocks : 0,
-                    std::memory_order_relaxed);
-    }
     if (value == syscalls::kWouldBlock) {
       absl::Status handed = HandOffReceiver();
       if (!handed.ok()) {
@@ -295,12 +276,10 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
   if (nr >= NACL_ABI_SYSCALL_BASE && nr < NACL_ABI_SYSCALL_BASE + NACL_ABI_SYSCALL_COUNT) {
     const syscalls::SyscallTable& table = syscalls::SyscallTable::Nacl();
     name = table.Name(nr - NACL_ABI_SYSCALL_BASE);
-    response.value =
-        dispatch(table, nr - NACL_ABI_SYSCALL_BASE, &nacl_blocks_[nr - NACL_ABI_SYSCALL_BASE]);
+    response.value = dispatch(table, nr - NACL_ABI_SYSCALL_BASE);
   } else if (const char* linux_name = syscalls::SyscallTable::LinuxDescriptorCalls().Name(nr)) {
     name = linux_name;
-    response.value = dispatch(syscalls::SyscallTable::LinuxDescriptorCalls(), nr,
-                              nr < kLinuxNumbers ? &linux_blocks_[nr] : nullptr);
+    response.value = dispatch(syscalls::SyscallTable::LinuxDescriptorCalls(), nr);
   } else if (absl::optional<int> error = AnswerOf(notification.data)) {
     // Not offered: answered, and said once (policy.h).
     ReportUnserved(notification.data.nr, *error);

@@ -5,9 +5,8 @@
 // first tried without blocking; one that would block gives up the receiver role to another
 // worker (an idle one, or a new one) before it waits, so a blocking call blocks only the
 // module thread that made it, and a call that does not block costs one receive and one
-// reply, like a bare seccomp round trip. A call whose number lately would block gives up the
-// role before it runs and runs once, allowed to block, instead of twice. When the module exits,
-// calls still blocked are cancelled and the descriptor table is closed: nothing stays open here.
+// reply, like a bare seccomp round trip. When the module exits, calls still blocked are
+// cancelled and the descriptor table is closed: nothing stays open here.
 #ifndef SEL_LDR_SUPERVISOR_H_
 #define SEL_LDR_SUPERVISOR_H_
 
@@ -32,7 +31,6 @@
 #include "sel_ldr/seccomp_unotify.h"
 #include "syscalls/call_context.h"
 #include "syscalls/descriptor_table.h"
-#include "syscalls/nacl_abi.h"
 
 namespace sel_ldr {
 
@@ -116,12 +114,6 @@ class Supervisor : public syscalls::ModuleControl {
   std::atomic<bool> stopping_{false};
   // Set when the loader's exec of the module was let through; no exec is after it.
   std::atomic<bool> module_started_{false};
-  // Per call number (NaCl's, then Linux's below kLinuxNumbers): how many of its next calls
-  // give up the receiver role before they run, without a nonblocking attempt. Set when an
-  // attempt would block, cleared when one did not, counted down by the calls that skip it.
-  static constexpr int kLinuxNumbers = 512;
-  std::atomic<int8_t> nacl_blocks_[NACL_ABI_SYSCALL_COUNT] = {};
-  std::atomic<int8_t> linux_blocks_[kLinuxNumbers] = {};
 
   std::mutex mu_;
   std::condition_variable workers_changed_;
