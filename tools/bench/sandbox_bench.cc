@@ -36,7 +36,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/strings/strip.h"
 #include "absl/time/clock.h"
@@ -58,6 +57,7 @@ using sandbox_bench::BatchChannel;
 using sandbox_bench::ChildProcess;
 using sandbox_bench::FdMapping;
 using sandbox_bench::PinProcess;
+using sandbox_bench::ReadProcKib;
 using sandbox_bench::Runfile;
 using sandbox_bench::SeqpacketPair;
 
@@ -459,26 +459,6 @@ enum class MemoryFigure {
   kRss,  // VmRSS of /proc/PID/status: resident pages, shared ones counted in full.
   kPss,  // Pss of /proc/PID/smaps_rollup: shared pages divided among their sharers.
 };
-
-// Returns the first "`key`: N kB" figure of a /proc file.
-absl::StatusOr<double> ReadProcKib(const std::string& path, absl::string_view key) {
-  FILE* file = fopen(path.c_str(), "re");
-  if (file == nullptr) return base::ErrnoStatus(errno, absl::StrCat("open ", path));
-  std::optional<double> kib;
-  char line[256];
-  while (!kib.has_value() && fgets(line, sizeof(line), file) != nullptr) {
-    std::vector<absl::string_view> fields =
-        absl::StrSplit(absl::string_view(line), absl::ByAnyChar(" \t\n"), absl::SkipEmpty());
-    double value;
-    if (fields.size() == 3 && fields[0] == key && fields[2] == "kB" &&
-        absl::SimpleAtod(fields[1], &value)) {
-      kib = value;
-    }
-  }
-  fclose(file);
-  if (!kib.has_value()) return absl::NotFoundError(absl::StrCat("no ", key, " in ", path));
-  return *kib;
-}
 
 absl::StatusOr<double> ReadMemoryKib(pid_t pid, MemoryFigure figure) {
   if (figure == MemoryFigure::kRss) {

@@ -16,7 +16,6 @@
 #include <algorithm>
 #include <map>
 #include <memory>
-#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -26,7 +25,6 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -81,23 +79,7 @@ absl::Status RaiseFdLimit(rlim_t wanted) {
 
 // Returns the Pss of /proc/`pid`/smaps_rollup, in KiB.
 absl::StatusOr<double> PssKib(pid_t pid) {
-  const std::string path = absl::StrCat("/proc/", pid, "/smaps_rollup");
-  FILE* file = fopen(path.c_str(), "re");
-  if (file == nullptr) return base::ErrnoStatus(errno, absl::StrCat("open ", path));
-  std::optional<double> kib;
-  char line[256];
-  while (!kib.has_value() && fgets(line, sizeof(line), file) != nullptr) {
-    std::vector<absl::string_view> fields =
-        absl::StrSplit(absl::string_view(line), absl::ByAnyChar(" \t\n"), absl::SkipEmpty());
-    double value;
-    if (fields.size() == 3 && fields[0] == "Pss:" && fields[2] == "kB" &&
-        absl::SimpleAtod(fields[1], &value)) {
-      kib = value;
-    }
-  }
-  fclose(file);
-  if (!kib.has_value()) return absl::NotFoundError(absl::StrCat("no Pss: in ", path));
-  return *kib;
+  return ReadProcKib(absl::StrCat("/proc/", pid, "/smaps_rollup"), "Pss:");
 }
 
 // Returns the children of every process in `parents` (all processes' parents, from

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -13,8 +14,11 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <optional>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "base/errno_status.h"
 #include "base/spawn.h"
@@ -203,6 +207,26 @@ int ServeBatches(const std::function<bool()>& operation) {
     }
     if (!WriteExactly(STDOUT_FILENO, &failures, sizeof(failures)).ok()) return 1;
   }
+}
+
+// Returns the first "`key`: N kB" figure of a /proc file.
+absl::StatusOr<double> ReadProcKib(const std::string& path, absl::string_view key) {
+  FILE* file = fopen(path.c_str(), "re");
+  if (file == nullptr) return base::ErrnoStatus(errno, absl::StrCat("open ", path));
+  std::optional<double> kib;
+  char line[256];
+  while (!kib.has_value() && fgets(line, sizeof(line), file) != nullptr) {
+    std::vector<absl::string_view> fields =
+        absl::StrSplit(absl::string_view(line), absl::ByAnyChar(" \t\n"), absl::SkipEmpty());
+    double value;
+    if (fields.size() == 3 && fields[0] == key && fields[2] == "kB" &&
+        absl::SimpleAtod(fields[1], &value)) {
+      kib = value;
+    }
+  }
+  fclose(file);
+  if (!kib.has_value()) return absl::NotFoundError(absl::StrCat("no ", key, " in ", path));
+  return *kib;
 }
 
 }  // namespace sandbox_bench

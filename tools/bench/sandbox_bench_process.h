@@ -43,6 +43,10 @@ absl::Status WriteExactly(int fd, const void* data, size_t size);
 // Pins process (or thread) `pid` to `cpu`; does nothing for -1. The sched_setaffinity error.
 absl::Status PinProcess(pid_t pid, int cpu);
 
+// Returns the first "`key` N kB" figure of a /proc file (`key` with its colon, "VmRSS:"),
+// in KiB. Errors: the open error, or NotFound without such a line.
+absl::StatusOr<double> ReadProcKib(const std::string& path, absl::string_view key);
+
 // A descriptor a child gets: `from` here is `to` in the child.
 using FdMapping = base::FdMapping;
 
