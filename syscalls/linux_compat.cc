@@ -18,8 +18,9 @@
 namespace syscalls {
 namespace {}  // namespace
 
-int64_t CopyInIovecs(const CallContext& context, uint64_t address, uint64_t count,
+int64_t CopyInIovecs(const CallContext& context, int d, uint64_t address, uint64_t count,
                      std::vector<UntrustedRange>* ranges, size_t* total) {
+  if (context.table->Get(d) == nullptr) return -EBADF;
   if (count > kLinuxIovMax) return -EINVAL;
   std::vector<iovec> iov(count);
   if (!context.memory->Read(address, iov.data(), count * sizeof(iovec))) return -EFAULT;
@@ -48,20 +49,20 @@ constexpr int kHarmlessMmapFlags = MAP_POPULATE | MAP_NORESERVE | MAP_FIXED_NORE
 }  // namespace
 
 int64_t LinuxReadv(const CallContext& context, const SyscallArgs& args) {
-  if (context.table->Get(IntArg(args.arg[0])) == nullptr) return -EBADF;
   std::vector<UntrustedRange> ranges;
   size_t total = 0;
-  if (int64_t error = CopyInIovecs(context, args.arg[1], args.arg[2], &ranges, &total)) {
+  if (int64_t error =
+          CopyInIovecs(context, IntArg(args.arg[0]), args.arg[1], args.arg[2], &ranges, &total)) {
     return error;
   }
   return ReadIntoRanges(context, IntArg(args.arg[0]), ranges, total);
 }
 
 int64_t LinuxWritev(const CallContext& context, const SyscallArgs& args) {
-  if (context.table->Get(IntArg(args.arg[0])) == nullptr) return -EBADF;
   std::vector<UntrustedRange> ranges;
   size_t total = 0;
-  if (int64_t error = CopyInIovecs(context, args.arg[1], args.arg[2], &ranges, &total)) {
+  if (int64_t error =
+          CopyInIovecs(context, IntArg(args.arg[0]), args.arg[1], args.arg[2], &ranges, &total)) {
     return error;
   }
   return WriteFromRanges(context, IntArg(args.arg[0]), ranges, total);

@@ -19,10 +19,11 @@ namespace syscalls {
 // Linux's IOV_MAX: readv / writev with more iovecs are EINVAL.
 inline constexpr uint64_t kLinuxIovMax = 1024;
 
-// Copies in a Linux iovec array of `count` entries at `address` as module ranges; `total`
-// is their sum capped at kMaxIoChunk (a longer transfer is short, as Linux allows). Returns 0,
-// -EINVAL (more than kLinuxIovMax, or a sum beyond SSIZE_MAX) or -EFAULT.
-int64_t CopyInIovecs(const CallContext& context, uint64_t address, uint64_t count,
+// For readv-like call on descriptor `d`: copies in a Linux iovec array of `count` entries at
+// `address` as module ranges; `total` is their sum capped at kMaxIoChunk (a longer transfer
+// is short, as Linux allows). Returns 0, -EBADF (`d` is not open; checked first, as Linux
+// does), -EINVAL (more than kLinuxIovMax, or a sum beyond SSIZE_MAX) or -EFAULT.
+int64_t CopyInIovecs(const CallContext& context, int d, uint64_t address, uint64_t count,
                      std::vector<UntrustedRange>* ranges, size_t* total);
 
 int64_t LinuxReadv(const CallContext& context, const SyscallArgs& args);

@@ -117,10 +117,10 @@ int64_t LinuxPwrite64(const CallContext& context, const SyscallArgs& args) {
 }
 
 int64_t LinuxPreadv(const CallContext& context, const SyscallArgs& args) {
-  if (context.table->Get(IntArg(args.arg[0])) == nullptr) return -EBADF;
   std::vector<UntrustedRange> ranges;
   size_t total = 0;
-  if (int64_t error = CopyInIovecs(context, args.arg[1], args.arg[2], &ranges, &total)) {
+  if (int64_t error =
+          CopyInIovecs(context, IntArg(args.arg[0]), args.arg[1], args.arg[2], &ranges, &total)) {
     return error;
   }
   // x86-64 passes the whole offset in the low word.
@@ -129,10 +129,10 @@ int64_t LinuxPreadv(const CallContext& context, const SyscallArgs& args) {
 }
 
 int64_t LinuxPwritev(const CallContext& context, const SyscallArgs& args) {
-  if (context.table->Get(IntArg(args.arg[0])) == nullptr) return -EBADF;
   std::vector<UntrustedRange> ranges;
   size_t total = 0;
-  if (int64_t error = CopyInIovecs(context, args.arg[1], args.arg[2], &ranges, &total)) {
+  if (int64_t error =
+          CopyInIovecs(context, IntArg(args.arg[0]), args.arg[1], args.arg[2], &ranges, &total)) {
     return error;
   }
   return WriteAtFromRanges(context, IntArg(args.arg[0]), ranges, total,
