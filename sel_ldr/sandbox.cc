@@ -88,16 +88,11 @@ void FutexWake(std::atomic<uint32_t>* word) {
   _exit(125);
 }
 
-// How the child reaches the module's exec. The module fd moves to `exec_fd`, a number at or
-// above the module's RLIMIT_NOFILE, so that no fd the module could ever get (the supervisor
-// puts memfds at descriptor numbers, below the limit) can take that number once the exec
-// closed it: the filter allows exactly execveat(exec_fd, "", ..., AT_EMPTY_PATH), and after
-// the exec that call can only fail.
+// How the child reaches the module's exec: execveat(module_fd, "", ..., AT_EMPTY_PATH), the
+// one exec the supervisor lets through (Supervisor::ServeExec).
 struct ExecPlan {
   int module_fd;
-  int exec_fd;
-  struct rlimit room;         // RLIMIT_NOFILE while moving the fd: room for exec_fd.
-  struct rlimit descriptors;  // RLIMIT_NOFILE of the module: exec_fd and above are out.
+  struct rlimit descriptors;  // RLIMIT_NOFILE of the module: the descriptor table's size.
 };
 
 [[noreturn]] void RunChild(SharedPage* page, pid_t parent, const ExecPlan& exec, char* const* argv,
@@ -123,10 +118,6 @@ struct ExecPlan {
   if (setrlimit(RLIMIT_CORE, &no_core) != 0) ChildFail(page, "setrlimit(RLIMIT_CORE)", errno);
   if (setrlimit(RLIMIT_FSIZE, &no_files_written) != 0) {
     ChildFail(page, "setrlimit(RLIMIT_FSIZE)", errno);
-  }
-  if (setrlimit(RLIMIT_NOFILE, &exec.room) != 0) ChildFail(page, "setrlimit(RLIMIT_NOFILE)", errno);
-  if (dup3(exec.module_fd, exec.exec_fd, O_CLOEXEC) != exec.exec_fd) {
-    ChildFail(page, "dup3(module fd)", errno);
   }
   // Real fds in the module are only shared-memory objects put there for mmap, at their
   // descriptor numbers.
@@ -163,7 +154,7 @@ struct ExecPlan {
   }
   // From here the filter rules: the supervisor lets this one exec through. The listener and
   // the module fd are close-on-exec.
-  syscall(SYS_execveat, exec.exec_fd, "", argv, envp, AT_EMPTY_PATH);
+  syscall(SYS_execveat, exec.module_fd, "", argv, envp, AT_EMPTY_PATH);
   // The failure can no longer be written anywhere but the shared page.
   ChildFail(page, "execveat", errno);
 }
@@ -219,11 +210,9 @@ absl::StatusOr<SandboxedModule> StartSandbox(const SandboxOptions& options) {
   getrlimit(RLIMIT_NOFILE, &current);
   ExecPlan exec;
   exec.module_fd = options.module_fd;
-  // Room for the whole descriptor table where the hard limit allows, else one less.
-  exec.exec_fd =
-      static_cast<int>(std::min<rlim_t>(NACL_ABI_DESCRIPTOR_TABLE_SIZE, current.rlim_max - 1));
-  exec.room = {static_cast<rlim_t>(exec.exec_fd) + 1, current.rlim_max};
-  exec.descriptors = {static_cast<rlim_t>(exec.exec_fd), static_cast<rlim_t>(exec.exec_fd)};
+  // Room for placed fds at every descriptor number where the hard limit allows.
+  const rlim_t descriptors = std::min<rlim_t>(NACL_ABI_DESCRIPTOR_TABLE_SIZE, current.rlim_max);
+  exec.descriptors = {descriptors, descriptors};
   const pid_t parent = getpid();
   // The child must stay unreaped until the supervisor reaps it (its pid then names no other
   // process while calls are served): an ignored SIGCHLD, inherited from whoever started
@@ -243,7 +232,7 @@ absl::StatusOr<SandboxedModule> StartSandbox(const SandboxOptions& options) {
 
   SandboxedModule module;
   module.pid = child;
-  module.exec_fd = exec.exec_fd;
+  module.exec_fd = exec.module_fd;
   module.startup_report = page_owner;
   auto kill_child = [&](absl::Status status) -> absl::Status {
     kill(child, SIGKILL);

@@ -146,10 +146,12 @@ int main(int argc, char **argv) {
   } else if (strcmp(name, "execveat_self") == 0) {
     Returned("execveat", syscall(SYS_execveat, AT_FDCWD, "/proc/self/exe", child_argv, environ, 0));
   } else if (strcmp(name, "execveat_exec_fd") == 0) {
-    /* The loader's own exec, repeated: same fd number, empty path, AT_EMPTY_PATH. */
+    /* The form of the loader's own exec: an fd, an empty path, AT_EMPTY_PATH. Once the module
+     * runs no fd number passes (supervisor_test repeats the loader's exact call). */
     Returned("execveat(4096)", syscall(SYS_execveat, 4096, "", child_argv, environ, AT_EMPTY_PATH));
   } else if (strcmp(name, "execveat_exec_fd_absolute") == 0) {
-    /* An absolute path ignores the fd: this once ran any host binary. */
+    /* An absolute path ignores the fd: this once ran any host binary, when the filter allowed
+     * execveat of fd 4096. */
     Returned("execveat(4096, /bin/true)",
              syscall(SYS_execveat, 4096, "/bin/true", child_argv, environ, AT_EMPTY_PATH));
   } else if (strcmp(name, "execveat_fd0_empty_path") == 0) {
