@@ -280,14 +280,8 @@ Supervisor::Response Supervisor::Serve(const seccomp_notif& notification, Worker
   } else if (const char* linux_name = syscalls::SyscallTable::LinuxDescriptorCalls().Name(nr)) {
     name = linux_name;
     response.value = dispatch(syscalls::SyscallTable::LinuxDescriptorCalls(), nr);
-  } else if (absl::optional<int> error = AnswerOf(notification.data)) {
-    // Not offered: answered, and said once (policy.h).
-    ReportUnserved(notification.data.nr, *error);
-    response.value = -*error;
-    if (options_.trace) Trace(notification, SyscallName(notification.data.nr).c_str(), response);
-    return response;
   } else {
-    return Violation(notification);
+    return Unserved(notification);
   }
   if (response.value == syscalls::kRunInKernel) {
     response.value = 0;
@@ -323,11 +317,7 @@ Supervisor::Response Supervisor::ServeThreads(const seccomp_notif& notification)
     if (threads_ > 1) --threads_;
     response.continue_in_kernel = true;
   } else if (!IsThreadClone(notification.data.args[0])) {
-    // A new process is not offered (ENOSYS); a new namespace is a violation.
-    absl::optional<int> error = AnswerOf(notification.data);
-    if (!error.has_value()) return Violation(notification);
-    ReportUnserved(notification.data.nr, *error);
-    response.value = -*error;
+    return Unserved(notification);  // A new process: ENOSYS; a new namespace: a violation.
   } else {
     // The kernel writes the new thread's id into the module's own memory (CLONE_PARENT_SETTID,
     // CLONE_CHILD_CLEARTID): nothing decided here depends on what the pointers point to. A
@@ -360,6 +350,17 @@ int Supervisor::CountModuleThreads() const {
   for (int index = 2; field != nullptr && index < 20; ++index) field = strchr(field + 1, ' ');
   if (field == nullptr || sscanf(field + 1, "%d", &threads) != 1) return 0;
   return threads;
+}
+
+Supervisor::Response Supervisor::Unserved(const seccomp_notif& notification) {
+  absl::optional<int> error = AnswerOf(notification.data);
+  if (!error.has_value()) return Violation(notification);
+  // Not offered: answered, and said once (policy.h).
+  ReportUnserved(notification.data.nr, *error);
+  Response response;
+  response.value = -*error;
+  if (options_.trace) Trace(notification, SyscallName(notification.data.nr).c_str(), response);
+  return response;
 }
 
 Supervisor::Response Supervisor::Violation(const seccomp_notif& notification) {

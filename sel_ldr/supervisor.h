@@ -95,6 +95,9 @@ class Supervisor : public syscalls::ModuleControl {
   Response ServeThreads(const seccomp_notif& notification);
   // The module's threads now, from /proc; 0 if it cannot be read.
   int CountModuleThreads() const;
+  // A call the supervisor does not serve: answered with the policy's errno (and said once),
+  // or a violation if the policy makes it fatal.
+  Response Unserved(const seccomp_notif& notification);
   Response Violation(const seccomp_notif& notification);
   // Sends `response` as the answer to call `id`.
   absl::Status Answer(uint64_t id, const Response& response);
