@@ -210,6 +210,19 @@ bool MessageSocket::AcknowledgementFirst() const {
   return parsed.ok() && parsed->packet_kind == PacketKind::kAcceptAck;
 }
 
+bool MessageSocket::Settled() const {
+  switch (role_) {
+    case Role::kDataOnly:
+    case Role::kConnected:
+      return true;
+    case Role::kConnecting:
+      return accepted_.load();
+    case Role::kAccepted:
+      return !owes_accept_ack_.load();
+  }
+  return false;
+}
+
 absl::StatusOr<ConnectedSocket> ConnectedSocket::FromHostSocket(base::UniqueFd fd) {
   RETURN_IF_ERROR(CheckImcSocket(fd.get()));
   return ConnectedSocket(std::move(fd), Role::kConnected);

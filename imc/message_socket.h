@@ -71,6 +71,12 @@ class MessageSocket {
   // thread may receive meanwhile. False if the queue is empty or holds anything else.
   bool AcknowledgementFirst() const;
 
+  // True once every later packet on this socket is a plain message that needs none of the
+  // acceptance protocol: the socket has no acceptance to track, its connector saw the
+  // acceptance, or its acceptor owes no acknowledgement. Another process may then send and
+  // receive on the host socket with the wire header alone (the loader's direct data path).
+  bool Settled() const;
+
   int fd() const { return fd_.get(); }
 
  protected:

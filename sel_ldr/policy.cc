@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -93,8 +94,8 @@ constexpr int kFatalCalls[] = {
     SYS_accept4,
     SYS_bind,
     SYS_listen,
-    SYS_sendto,
-    SYS_recvfrom,
+    SYS_sendto,    // Fatal but for the direct data path (AllowDirectData).
+    SYS_recvfrom,  // Likewise.
     SYS_sendmsg,
     SYS_recvmsg,
     SYS_sendmmsg,
@@ -379,6 +380,59 @@ void AllowOwnIdentity(Rules& rules) {
   rules.Add(allow, SCMP_SYS(getrandom));  // Seeds for malloc and hashing.
 }
 
+// The direct data path (docs/performance.md): the module's own sendto and recvfrom on the IMC
+// sockets the supervisor placed at their descriptors' numbers, for messages without
+// descriptors. They take no control data, so no fd travels either way (a peer's fds are
+// closed by the kernel, never installed); no address, and only the flags the SDK uses.
+// Anything else is fatal (kFatalCalls): AddDirectDataViolations sends it to the supervisor.
+constexpr int kDirectDataCalls[] = {SYS_sendto, SYS_recvfrom};
+// sendto: MSG_NOSIGNAL always (a closed peer is EPIPE, never SIGPIPE), MSG_DONTWAIT if asked.
+constexpr uint64_t kDirectSendRequired = MSG_NOSIGNAL;
+constexpr uint64_t kDirectSendOptional = MSG_DONTWAIT;
+// recvfrom: MSG_TRUNC (the packet's real size, for NaCl's truncation flag), MSG_DONTWAIT.
+constexpr uint64_t kDirectReceiveRequired = 0;
+constexpr uint64_t kDirectReceiveOptional = MSG_TRUNC | MSG_DONTWAIT;
+
+struct DirectDataFlags {
+  int nr;
+  uint64_t required;
+  uint64_t optional;
+};
+constexpr DirectDataFlags kDirectDataFlags[] = {
+    {SYS_sendto, kDirectSendRequired, kDirectSendOptional},
+    {SYS_recvfrom, kDirectReceiveRequired, kDirectReceiveOptional},
+};
+
+void AllowDirectData(Rules& rules) {
+  for (const DirectDataFlags& call : kDirectDataFlags) {
+    // Every subset of the optional flags, with the required ones.
+    for (uint64_t subset = call.optional;; subset = (subset - 1) & call.optional) {
+      rules.Add(SCMP_ACT_ALLOW, call.nr, SCMP_A3(SCMP_CMP_EQ, call.required | subset),
+                SCMP_A4(SCMP_CMP_EQ, 0), SCMP_A5(SCMP_CMP_EQ, 0));
+      if (subset == 0) break;
+    }
+  }
+}
+
+// The complement of AllowDirectData, for a default action (-q) that would not reach the
+// supervisor: an address, a flag outside both sets, a required flag missing, or high bits.
+void AddDirectDataViolations(Rules& rules) {
+  const uint32_t notify = SCMP_ACT_NOTIFY;
+  for (const DirectDataFlags& call : kDirectDataFlags) {
+    rules.Add(notify, call.nr, SCMP_A4(SCMP_CMP_NE, 0));
+    rules.Add(notify, call.nr, SCMP_A5(SCMP_CMP_NE, 0));
+    rules.Add(notify, call.nr, SCMP_A3(SCMP_CMP_GT, UINT32_MAX));
+    for (int bit = 0; bit < 32; ++bit) {
+      const uint64_t flag = uint64_t{1} << bit;
+      if ((call.required & flag) != 0) {
+        rules.Add(notify, call.nr, SCMP_A3(SCMP_CMP_MASKED_EQ, flag, 0));
+      } else if ((call.optional & flag) == 0) {
+        rules.Add(notify, call.nr, SCMP_A3(SCMP_CMP_MASKED_EQ, flag, flag));
+      }
+    }
+  }
+}
+
 void AddAllowedCalls(Rules& rules, pid_t module_pid) {
   AllowMemory(rules);
   AllowStaticStartup(rules);
@@ -389,6 +443,7 @@ void AddAllowedCalls(Rules& rules, pid_t module_pid) {
   AllowTime(rules);
   AllowTimers(rules);
   AllowOwnIdentity(rules);
+  AllowDirectData(rules);
 }
 
 // Calls that would reach another process or host state answer as if the module were alone
@@ -472,7 +527,10 @@ void AddNotifiedCalls(Rules& rules, pid_t module_pid) {
   }
   notified.insert(std::begin(kPathCalls), std::end(kPathCalls));
   notified.insert(std::begin(kFatalCalls), std::end(kFatalCalls));
+  // Fatal only when the filter does not allow them (an unconditional rule would override).
+  for (int nr : kDirectDataCalls) notified.erase(nr);
   for (long nr : notified) rules.Add(SCMP_ACT_NOTIFY, static_cast<int>(nr));
+  AddDirectDataViolations(rules);
   // Served: mmap of a descriptor (shared memory).
   rules.Add(SCMP_ACT_NOTIFY, SCMP_SYS(mmap), SCMP_A3(SCMP_CMP_MASKED_EQ, MAP_ANONYMOUS, 0));
   AddConditionalFatalRules(rules, module_pid);

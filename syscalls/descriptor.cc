@@ -73,6 +73,8 @@ uint32_t Descriptor::StatModeKind() const { return NACL_ABI_S_IFREG; }
 
 absl::optional<MappableMemory> Descriptor::Mappable() const { return absl::nullopt; }
 
+absl::optional<int> Descriptor::DirectFd() const { return absl::nullopt; }
+
 int Descriptor::IoErrnoOf(const absl::Status& status) const { return NaClErrnoOf(status); }
 
 absl::optional<int> Descriptor::DirectoryFd() const { return absl::nullopt; }
@@ -138,9 +140,12 @@ bool Descriptor::closed() const {
 
 void Descriptor::RemoveSlot() {
   if (slots_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  std::lock_guard<std::mutex> lock(mu_);
-  closed_ = true;
-  for (const imc::Cancellation* waiter : waiters_) waiter->Cancel();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    closed_ = true;
+    for (const imc::Cancellation* waiter : waiters_) waiter->Cancel();
+  }
+  LastSlotClosed();
 }
 
 Descriptor::BlockingCall::BlockingCall(const Descriptor& descriptor, const CallContext& context,

@@ -83,6 +83,10 @@ class Descriptor {
   // What mmap maps (a SharedMemory descriptor's memfd and size); nullopt if the descriptor
   // cannot be mapped (the caller answers ENODEV).
   virtual absl::optional<MappableMemory> Mappable() const;
+  // The host socket the module's own process may send and receive descriptor-free messages
+  // on (the direct data path, docs/performance.md): an IMC socket whose connection protocol
+  // is settled and which the module did not make nonblocking. Default: nullopt.
+  virtual absl::optional<int> DirectFd() const;
   // The NaCl errno of a failed read or write. Default: NaClErrnoOf, where EPIPE is a closed IMC
   // peer (EIO).
   virtual int IoErrnoOf(const absl::Status& status) const;
@@ -148,6 +152,10 @@ class Descriptor {
   void RemoveSlot();
 
  protected:
+  // Called once, by RemoveSlot, after the last slot was closed and the calls blocked on it
+  // were cancelled (under the table's lock: it must not block). Default: nothing.
+  virtual void LastSlotClosed() {}
+
   // Registers a blocking call on this descriptor for its lifetime, so that closing the
   // descriptor's last slot cancels it.
   class BlockingCall {

@@ -11,6 +11,7 @@ DescriptorRef DescriptorTable::SwapLocked(int d, DescriptorRef descriptor) {
     slot_flags_.resize(slots_.size());
   }
   slot_flags_[static_cast<size_t>(d)] = 0;
+  if (static_cast<size_t>(d) < direct_.size()) direct_.reset(static_cast<size_t>(d));
   if (descriptor != nullptr) {
     descriptor->AddSlot();
     ++open_;
@@ -154,6 +155,34 @@ bool DescriptorTable::ForgetPlaced(int d) {
   std::lock_guard<std::mutex> lock(mu_);
   const bool was = placed_.test(static_cast<size_t>(d));
   placed_.reset(static_cast<size_t>(d));
+  return was;
+}
+
+bool DescriptorTable::PlaceDirect(int d, const Descriptor& descriptor,
+                                  absl::FunctionRef<bool(int fd)> place) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!OpenLocked(d) || slots_[static_cast<size_t>(d)].get() != &descriptor) return false;
+  if (direct_.test(static_cast<size_t>(d))) return true;
+  // Asked under the lock: fcntl(F_SETFL, O_NONBLOCK) sets the flag, then forgets the
+  // placement under the lock (ForgetDirect), so one of the two sees the other.
+  absl::optional<int> fd = descriptor.DirectFd();
+  if (!fd.has_value() || !place(*fd)) return false;
+  placed_.set(static_cast<size_t>(d));
+  direct_.set(static_cast<size_t>(d));
+  return true;
+}
+
+bool DescriptorTable::IsDirect(int d) const {
+  if (d < 0 || d >= kSize) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  return direct_.test(static_cast<size_t>(d));
+}
+
+bool DescriptorTable::ForgetDirect(int d) {
+  if (d < 0 || d >= kSize) return false;
+  std::lock_guard<std::mutex> lock(mu_);
+  const bool was = direct_.test(static_cast<size_t>(d));
+  direct_.reset(static_cast<size_t>(d));
   return was;
 }
 

@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/functional/function_ref.h"
 #include "imc/bound_socket.h"
 #include "syscalls/descriptor.h"
 #include "syscalls/memory_budget.h"
@@ -77,6 +78,16 @@ class DescriptorTable {
   void NotePlaced(int d);
   bool IsPlaced(int d) const;
   bool ForgetPlaced(int d);
+  // The direct data path (docs/performance.md): if slot `d` still holds `descriptor`, which
+  // has a DirectFd, and that socket is not yet placed at `d`, calls `place` with its host fd
+  // (which puts it at number d in the module's process) and records it as placed. Under the
+  // table's lock, so that a slot closed or replaced meanwhile never gets the old socket back
+  // at its number. Returns true if the socket is at `d` now.
+  bool PlaceDirect(int d, const Descriptor& descriptor, absl::FunctionRef<bool(int fd)> place);
+  // Slot `d`'s socket was placed at `d` by PlaceDirect and the slot has not changed since.
+  // ForgetDirect clears it and returns whether it was set.
+  bool IsDirect(int d) const;
+  bool ForgetDirect(int d);
 
   // What the module's shared memory objects are charged to.
   const std::shared_ptr<MemoryBudget>& shared_memory_budget() const {
@@ -106,6 +117,7 @@ class DescriptorTable {
   mutable std::mutex mu_;
   std::vector<DescriptorRef> slots_;  // Grows on demand up to kSize.
   std::bitset<kSize> placed_;
+  std::bitset<kSize> direct_;    // Cleared whenever the slot changes (SwapLocked).
   std::vector<int> slot_flags_;  // Same size as slots_.
   size_t open_ = 0;
   int lowest_free_hint_ = 0;  // No free slot below it.

@@ -40,7 +40,9 @@ Descriptor::PollState HostPollState(int fd, short requested) {
 template <typename T>
 absl::StatusOr<DescriptorRef> Wrap(absl::StatusOr<T> socket) {
   if (!socket.ok()) return socket.status();
-  return DescriptorRef(std::make_shared<ConnectedSocketDescriptor>(*std::move(socket)));
+  // This module's connect or accept made it: no other process holds this end.
+  return DescriptorRef(
+      std::make_shared<ConnectedSocketDescriptor>(*std::move(socket), SocketOwnership::kExclusive));
 }
 
 }  // namespace
@@ -137,12 +139,36 @@ Descriptor::PollState MessageSocketDescriptor<Socket, kKind, kStatModeKind>::Pol
   return state;
 }
 
+template <typename Socket, imc::DescriptorKind kKind, uint32_t kStatModeKind>
+absl::optional<int> MessageSocketDescriptor<Socket, kKind, kStatModeKind>::DirectFd() const {
+  // A nonblocking descriptor's flag lives here, not on the host socket (see StatusFlags): a
+  // direct call would wait where the module asked it not to.
+  if (nonblocking() || !socket_.Settled()) return absl::nullopt;
+  return socket_.fd();
+}
+
+template <typename Socket, imc::DescriptorKind kKind, uint32_t kStatModeKind>
+bool MessageSocketDescriptor<Socket, kKind, kStatModeKind>::Share() const {
+  // Paired with LastSlotClosed: one of the two sees the other's change (closed() takes the
+  // descriptor's lock, which RemoveSlot held when it marked the descriptor closed).
+  exclusive_.store(false);
+  return !closed();
+}
+
+template <typename Socket, imc::DescriptorKind kKind, uint32_t kStatModeKind>
+void MessageSocketDescriptor<Socket, kKind, kStatModeKind>::LastSlotClosed() {
+  // The peer sees end of stream, as on the close that follows; a receive blocked on this
+  // socket in the module's own process ends with it.
+  if (exclusive_.load()) shutdown(socket_.fd(), SHUT_RDWR);
+}
+
 template class MessageSocketDescriptor<imc::ConnectedSocket, imc::DescriptorKind::kConnectedSocket,
                                        NACL_ABI_S_IFSOCK>;
 template class MessageSocketDescriptor<imc::DataOnlySocket, imc::DescriptorKind::kDataOnlySocket,
                                        NACL_ABI_S_IFDSOCK>;
 
 absl::optional<imc::OutgoingDescriptor> DataOnlySocketDescriptor::ForTransfer() const {
+  if (!Share()) return absl::nullopt;
   return imc::OutgoingDescriptor{imc::DescriptorKind::kDataOnlySocket, socket().fd()};
 }
 

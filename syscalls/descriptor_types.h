@@ -57,10 +57,23 @@ class SocketAddressDescriptor final : public Descriptor {
 // Messages with bytes and descriptors, over a socket from accept, connect or `-i`. These
 // sockets do not travel, and neither do DataOnlySockets carry descriptors, so the two share
 // the message path but not the rest.
+//
+// Ownership decides what closing the last slot does to a socket the module's process may hold
+// for the direct data path (DirectFd): a socket the module's own connect, accept or
+// socketpair made, and that never left the module, is exclusive: its last close shuts it
+// down, which ends a direct receive blocked on it, as the table's close ends a trapped one.
+// Any other (given with -i, received, or sent away) is only closed: someone else may hold
+// it, and a blocked direct receive waits on, as in Native Client (docs/performance.md).
+enum class SocketOwnership { kShared, kExclusive };
+
 template <typename Socket, imc::DescriptorKind kKind, uint32_t kStatModeKind>
 class MessageSocketDescriptor : public Descriptor {
  public:
-  explicit MessageSocketDescriptor(Socket socket) : Descriptor(kKind), socket_(std::move(socket)) {}
+  explicit MessageSocketDescriptor(Socket socket,
+                                   SocketOwnership ownership = SocketOwnership::kShared)
+      : Descriptor(kKind),
+        socket_(std::move(socket)),
+        exclusive_(ownership == SocketOwnership::kExclusive) {}
 
   uint32_t StatModeKind() const override { return kStatModeKind; }
 
@@ -74,12 +87,18 @@ class MessageSocketDescriptor : public Descriptor {
   // Readable when a message, the peer's close or an error is queued: acknowledgements
   // alone (which imc_recvmsg skips) do not count. Writable when the host socket is.
   PollState Poll(short requested) const override;
+  absl::optional<int> DirectFd() const override;
 
  protected:
   const Socket& socket() const { return socket_; }
+  // The socket is about to leave the module in a message. False if its last slot was
+  // closed meanwhile (it may then be shut down already, and must not travel).
+  bool Share() const;
+  void LastSlotClosed() override;
 
  private:
   Socket socket_;
+  mutable std::atomic<bool> exclusive_;
 };
 
 using ConnectedSocketDescriptor =

@@ -89,7 +89,22 @@ int64_t CopyInLayout(const CallContext& context, uint64_t header_address, Messag
   return 0;
 }
 
+// The direct data path (docs/performance.md): after a trapped imc_sendmsg or imc_recvmsg on
+// an IMC socket, the socket goes to the descriptor's number in the module's process, so that
+// the SDK sends and receives the next descriptor-free messages itself, without a trap.
+// Placing may fail (the number is beyond the module's fd limit): the SDK then keeps trapping.
+void PlaceDirect(const CallContext& context, int d, const Descriptor& descriptor) {
+  if (context.module == nullptr) return;
+  context.table->PlaceDirect(
+      d, descriptor, [&](int fd) { return context.module->PlaceFd(context.call_id, fd, d) == 0; });
+}
+
 }  // namespace
+
+void ReleaseDirect(const CallContext& context, int d) {
+  if (context.module == nullptr || !context.table->ForgetDirect(d)) return;
+  context.module->ReleaseFd(context.call_id, d);
+}
 
 int64_t SysNull(const CallContext&, const SyscallArgs&) { return 0; }
 
@@ -255,6 +270,7 @@ int64_t SysImcSendmsg(const CallContext& context, const SyscallArgs& args) {
   absl::StatusOr<size_t> sent =
       descriptor->SendMessage(context, data.span(), descriptors, nonblocking);
   if (!sent.ok()) return NaClResult(sent.status());
+  PlaceDirect(context, IntArg(args.arg[0]), *descriptor);
   return static_cast<int64_t>(*sent);
 }
 
@@ -312,6 +328,7 @@ int64_t SysImcRecvmsg(const CallContext& context, const SyscallArgs& args) {
       !memory.Write(header_address, &header, sizeof(header))) {
     return fail(-NACL_ABI_EFAULT);
   }
+  PlaceDirect(context, IntArg(args.arg[0]), *descriptor);
   return static_cast<int64_t>(received->bytes);
 }
 
@@ -333,8 +350,11 @@ int64_t SysImcMemObjCreate(const CallContext& context, const SyscallArgs& args) 
 int64_t SysImcSocketPair(const CallContext& context, const SyscallArgs& args) {
   auto pair = imc::MakeDataOnlyPair();
   if (!pair.ok()) return NaClResult(pair.status());
-  return InstallPair(context, std::make_shared<DataOnlySocketDescriptor>(std::move(pair->first)),
-                     std::make_shared<DataOnlySocketDescriptor>(std::move(pair->second)),
+  return InstallPair(context,
+                     std::make_shared<DataOnlySocketDescriptor>(std::move(pair->first),
+                                                                SocketOwnership::kExclusive),
+                     std::make_shared<DataOnlySocketDescriptor>(std::move(pair->second),
+                                                                SocketOwnership::kExclusive),
                      args.arg[0]);
 }
 

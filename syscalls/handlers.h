@@ -40,6 +40,9 @@ int64_t WriteFromRanges(const CallContext& context, int d, absl::Span<const Untr
 // After descriptor slot `d` was closed or replaced: drops what ModuleControl::PlaceFd put at
 // `d` in the module's process, if anything.
 void ReleasePlaced(const CallContext& context, int d);
+// After descriptor `d` became nonblocking: drops its socket from number `d` in the module's
+// process, if the direct data path put it there (a direct call would wait).
+void ReleaseDirect(const CallContext& context, int d);
 
 int64_t SysNull(const CallContext& context, const SyscallArgs& args);
 int64_t SysDup(const CallContext& context, const SyscallArgs& args);

@@ -87,8 +87,11 @@ int64_t LinuxFcntl(const CallContext& context, const SyscallArgs& args) {
       return table.SetSlotFlags(d, IntArg(args.arg[2]) & FD_CLOEXEC);
     case F_GETFL:
       return descriptor->StatusFlags();
-    case F_SETFL:
-      return SetStatusFlags(*descriptor, IntArg(args.arg[2]));
+    case F_SETFL: {
+      const int64_t result = SetStatusFlags(*descriptor, IntArg(args.arg[2]));
+      if (result == 0 && descriptor->nonblocking()) ReleaseDirect(context, d);
+      return result;
+    }
     default:
       // Locks, owners, leases, notifications, pipe sizes, seals: not offered (Linux answers
       // EINVAL for a command it does not know).
