@@ -3,11 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/sockios.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 
 #include <cstdint>
+#include <string>
 
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "base/errno_status.h"
 #include "base/status_macros.h"
@@ -20,10 +23,11 @@ namespace {
 
 constexpr char kConnectRequest = 'c';
 
-// A connector that waits for acceptance marks its request's socket with this SO_PRIORITY
-// (which means nothing else for AF_UNIX sockets, and which any process may set), so that
-// Accept() learns it with the one getsockopt it makes anyway.
-constexpr int kAwaitAcceptPriority = 6;
+// The request byte and the WireHeader of an extended request.
+constexpr size_t kExtendedRequestBytes = 1 + sizeof(WireHeader);
+
+// The most iovecs of a first message that rides in the request.
+constexpr size_t kMaxFirstMessageIovecs = 16;
 
 absl::Status MalformedRequest(absl::string_view why) {
   return base::ErrnoStatus(EPROTO, absl::StrCat("malformed connection request: ", why));
@@ -79,22 +83,49 @@ absl::StatusOr<std::pair<BoundSocket, SocketAddress>> MakeBoundSocket(
 }
 
 absl::StatusOr<ConnectedSocket> SocketAddress::Connect(const ConnectOptions& options) const {
+  return ConnectWith(nullptr, 0, options);
+}
+
+absl::StatusOr<ConnectedSocket> SocketAddress::ConnectAndSend(const OutgoingMessage& first,
+                                                              const ConnectOptions& options) const {
+  size_t total = 0;
+  bool fits = first.descriptors.empty() && first.data.size() <= kMaxFirstMessageIovecs;
+  for (size_t i = 0; fits && i < first.data.size(); ++i) {
+    total += first.data[i].iov_len;
+    fits = total <= kMaxFirstMessageBytes;
+  }
+  if (fits) return ConnectWith(&first, total, options);
+  ASSIGN_OR_RETURN(ConnectedSocket connection, ConnectWith(nullptr, 0, options));
+  RETURN_IF_ERROR(connection.Send(first, options.wait));
+  return connection;
+}
+
+absl::StatusOr<ConnectedSocket> SocketAddress::ConnectWith(const OutgoingMessage* first,
+                                                           size_t first_bytes,
+                                                           const ConnectOptions& options) const {
   int fds[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, fds) != 0) {
     return base::ErrnoStatus(errno, "socketpair");
   }
   ConnectedSocket connection(base::UniqueFd(fds[0]), ConnectedSocket::Role::kConnecting);
   base::UniqueFd request_end(fds[1]);
-  if (options.wait_for_accept) {
-    const int priority = kAwaitAcceptPriority;
-    if (setsockopt(request_end.get(), SOL_SOCKET, SO_PRIORITY, &priority, sizeof(priority)) != 0) {
-      return base::ErrnoStatus(errno, "setsockopt(SO_PRIORITY)");
-    }
+  // A plain request is the byte 'c' alone; anything more needs the extended form.
+  char request[kExtendedRequestBytes];
+  request[0] = kConnectRequest;
+  absl::InlinedVector<iovec, 1 + kMaxFirstMessageIovecs> iov;
+  if (first == nullptr && !options.wait_for_accept) {
+    iov.push_back({request, 1});
+  } else {
+    WireHeader header =
+        MakeWireHeader(PacketKind::kConnectRequest, static_cast<uint32_t>(first_bytes), {});
+    header.flags = static_cast<uint8_t>((options.wait_for_accept ? kFlagAwaitsAccept : 0) |
+                                        (first != nullptr ? kFlagCarriesMessage : 0));
+    memcpy(request + 1, &header, sizeof(header));
+    iov.push_back({request, sizeof(request)});
+    if (first != nullptr) iov.insert(iov.end(), first->data.begin(), first->data.end());
   }
-  const char request = kConnectRequest;
-  iovec iov = {const_cast<char*>(&request), 1};
   const int request_fd = request_end.get();
-  absl::Status sent = SendPacket(fd_.get(), {&iov, 1}, {&request_fd, 1}, options.wait);
+  absl::Status sent = SendPacket(fd_.get(), iov, {&request_fd, 1}, options.wait);
   if (base::ErrnoOf(sent) == EPIPE) {
     return base::ErrnoStatus(ECONNREFUSED, "connect: the bound socket is closed");
   }
@@ -111,32 +142,57 @@ absl::StatusOr<SocketAddress> SocketAddress::Duplicate() const {
 }
 
 absl::StatusOr<ConnectedSocket> BoundSocket::Accept(const WaitOptions& wait) const {
-  char request[2];
-  iovec iov = {request, sizeof(request)};
-  ASSIGN_OR_RETURN(ReceivedPacket packet, ReceivePacket(fd_.get(), {&iov, 1}, wait));
+  // The request byte, an extended request's header and the most a first message may have: a
+  // longer packet arrives truncated and is refused.
+  char request[kExtendedRequestBytes];
+  char first[kMaxFirstMessageBytes];
+  iovec iov[2] = {{request, sizeof(request)}, {first, sizeof(first)}};
+  ASSIGN_OR_RETURN(ReceivedPacket packet, ReceivePacket(fd_.get(), iov, wait));
   if (AtEndOfStream(fd_.get(), packet)) {
     return base::ErrnoStatus(EPIPE, "accept: every SocketAddress of this bound socket is closed");
   }
   // Any fds that came with a bad request are closed with `packet`.
-  if (packet.size != 1) return MalformedRequest(absl::StrCat(packet.size, " bytes, expected 1"));
+  if (packet.size == 0) return MalformedRequest("0 bytes");
+  if (packet.truncated) {
+    return MalformedRequest(absl::StrCat(packet.size, " bytes, at most ",
+                                         kExtendedRequestBytes + kMaxFirstMessageBytes));
+  }
   if (request[0] != kConnectRequest) return MalformedRequest("wrong request byte");
   if (packet.fds.size() != 1) {
     return MalformedRequest(absl::StrCat(packet.fds.size(), " fds, expected 1"));
   }
+  uint8_t flags = 0;
+  size_t first_bytes = 0;
+  if (packet.size != 1) {
+    if (packet.size < kExtendedRequestBytes) {
+      return MalformedRequest(
+          absl::StrCat(packet.size, " bytes, expected 1 or at least ", kExtendedRequestBytes));
+    }
+    WireHeader header;
+    memcpy(&header, request + 1, sizeof(header));
+    // The connection's own fd is not the first message's.
+    absl::StatusOr<ParsedHeader> parsed =
+        ParseConnectRequestHeader(header, packet.size - 1, packet.fds.size() - 1);
+    if (!parsed.ok()) {
+      return MalformedRequest(absl::StrCat(packet.size, " bytes: ", parsed.status().message()));
+    }
+    if (parsed->descriptor_count != 0) {
+      return MalformedRequest("a first message with descriptors");
+    }
+    flags = parsed->flags;
+    first_bytes = parsed->byte_count;
+  }
   // Only a connected AF_UNIX SOCK_SEQPACKET socket: with a DGRAM, UDP or netlink socket the
   // connection would never see its peer go, and a STREAM one would lose message boundaries.
-  // Then one more getsockopt reads whether the connector waits for acceptance.
   absl::Status kind = CheckImcSocket(packet.fds[0].get());
   if (!kind.ok()) return MalformedRequest(kind.message());
-  int priority = 0;
-  socklen_t length = sizeof(priority);
-  if (getsockopt(packet.fds[0].get(), SOL_SOCKET, SO_PRIORITY, &priority, &length) != 0) {
-    return MalformedRequest("its fd is not a socket");
-  }
   ConnectedSocket connection(std::move(packet.fds[0]), ConnectedSocket::Role::kAccepted);
+  if ((flags & kFlagCarriesMessage) != 0) {
+    connection.SetBufferedMessage(std::string(first, first_bytes));
+  }
   // A waiting connector hears now; the others learn it from the first message, or from the
   // acknowledgement the connection sends if it closes without one.
-  if (priority == kAwaitAcceptPriority) connection.SendAcceptAck();
+  if ((flags & kFlagAwaitsAccept) != 0) connection.SendAcceptAck();
   return connection;
 }
 

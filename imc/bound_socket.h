@@ -3,6 +3,15 @@
 // Accept() receives it. Nothing is bound in any namespace: holding a SocketAddress is the only
 // way to connect.
 //
+// The request is one packet on the address carrying exactly one fd, the connection's end:
+// either the byte 'c' alone (a plain request), or 'c' and then a 16-byte WireHeader of kind
+// kConnectRequest (an extended request, see wire_format.h) whose flags say whether the
+// connector waits for acceptance (kFlagAwaitsAccept) and whether the request carries the
+// connection's first message (kFlagCarriesMessage: then the header describes it as a message
+// header would, its bytes follow, and it has no descriptors). Accept() keeps a first message
+// in the accepted socket for its first Receive(): the connection costs the acceptor one
+// recvmsg fewer, and the connector one sendmsg fewer (ConnectAndSend()).
+//
 // Pending connections: a request waits in the bound socket's queue, charged to the address
 // socket's send buffer (PendingRequestBytes() each: 768 here), and costs the kernel far more
 // than that (its socketpair, the fd in flight: about 8 KiB in all). MakeBoundSocket() sizes
@@ -35,6 +44,13 @@ struct BoundSocketOptions {
 // The largest max_pending MakeBoundSocket() takes (the send buffer is an int).
 inline constexpr int kMaxPendingLimit = 1'000'000;
 
+// The most user bytes a first message carried in a connection request may have. An accepted
+// socket keeps its first message in memory until received: no more than the kernel would have
+// queued for the same message (an skb of this size takes about twice as much). A request with
+// a first message takes more of the address's send buffer than PendingRequestBytes(), so fewer
+// of those than max_pending may wait.
+inline constexpr size_t kMaxFirstMessageBytes = 1024;
+
 // The bytes of send buffer one pending connection request takes, measured once per process
 // (a request sent on a scratch socketpair). 768 on Linux 6.18 / x86-64.
 int PendingRequestBytes();
@@ -59,6 +75,14 @@ class SocketAddress {
   // options, or the socketpair error.
   absl::StatusOr<ConnectedSocket> Connect(const ConnectOptions& options = {}) const;
 
+  // Connect() and Send(`first`), in one packet when `first` has no descriptors, at most
+  // kMaxFirstMessageBytes bytes and at most 16 iovecs (otherwise Connect() then Send()). The
+  // acceptor receives `first` as the connection's first message either way. A request dropped
+  // unaccepted drops `first` with it (ECONNREFUSED on the first Receive(), as for Connect()).
+  // Errors: those of Connect() and of Send(); `options.wait` applies to both.
+  absl::StatusOr<ConnectedSocket> ConnectAndSend(const OutgoingMessage& first,
+                                                 const ConnectOptions& options = {}) const;
+
   // Returns another SocketAddress for the same bound socket (a dup of the same fd).
   absl::StatusOr<SocketAddress> Duplicate() const;
 
@@ -66,6 +90,10 @@ class SocketAddress {
 
  private:
   explicit SocketAddress(base::UniqueFd fd) : fd_(std::move(fd)) {}
+  // Connects with a plain request, or an extended one for `options.wait_for_accept` or a
+  // `first` message (of `first_bytes` bytes, which fits the request).
+  absl::StatusOr<ConnectedSocket> ConnectWith(const OutgoingMessage* first, size_t first_bytes,
+                                              const ConnectOptions& options) const;
   base::UniqueFd fd_;
 };
 
@@ -73,7 +101,9 @@ class BoundSocket {
  public:
   // Takes one connection request. A connector that waits for acceptance is told at once; the
   // others learn it from the connection's first message (or, if it closes without one, from
-  // an acknowledgement it sends then), so accepting them costs nothing extra. Errors (errno):
+  // an acknowledgement it sends then), so accepting them costs nothing extra. A first message
+  // that came with the request waits in the connection for its first Receive() (see
+  // MessageSocket::HasBufferedMessage()). Errors (errno):
   // EPIPE every copy of the address is closed (in any process, or in flight) and no request
   // is queued, EPROTO a malformed request (consumed, its fds closed), EAGAIN / ETIMEDOUT /
   // ECANCELED from `wait`.

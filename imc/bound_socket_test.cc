@@ -1037,4 +1037,262 @@ TEST_F(MalformedRequestTest, GoodRequestAfterBadOnes) {
 }
 
 }  // namespace
+// ---------------------------------------------------------------------------------------------
+// The first message in the connection request (ConnectAndSend) and the extended request.
+
+// Returns an extended request: 'c', a kConnectRequest header with `flags` describing
+// `declared_bytes` and `tags`, then `bytes`.
+std::string ExtendedRequest(uint8_t flags, uint32_t declared_bytes, absl::string_view bytes,
+                            absl::Span<const WireTag> tags = {},
+                            PacketKind kind = PacketKind::kConnectRequest) {
+  WireHeader header = MakeWireHeader(kind, declared_bytes, tags);
+  header.flags = flags;
+  std::string request = "c";
+  request.append(reinterpret_cast<const char*>(&header), sizeof(header));
+  request.append(bytes.data(), bytes.size());
+  return request;
+}
+
+// Test that ConnectAndSend's message is the accepted connection's first message, kept in the
+// socket (not in the kernel queue) until Receive() takes it, and that the connection then
+// carries messages both ways, with the acceptance known to the connector.
+TEST(ConnectAndSendTest, FirstMessageArrivesWithTheRequest) {
+  absl::StatusOr<Bound> bound = MakeBoundSocket();
+  ASSERT_OK(bound);
+  auto& [bound_socket, address] = *bound;
+  std::string text = "first message";
+  iovec iov = {text.data(), text.size()};
+  absl::StatusOr<ConnectedSocket> connection = address.ConnectAndSend({{&iov, 1}, {}});
+  ASSERT_OK(connection);
+  absl::StatusOr<ConnectedSocket> accepted = bound_socket.Accept(Nonblocking());
+  ASSERT_OK(accepted);
+  EXPECT_TRUE(accepted->HasBufferedMessage());
+  // Nothing waits in the kernel: the message came in the request.
+  int queued = -1;
+  ASSERT_EQ(ioctl(accepted->fd(), SIOCINQ, &queued), 0);
+  EXPECT_EQ(queued, 0);
+  absl::StatusOr<TextMessage> first = ReceiveText(*accepted, 64, kMaxDescriptors, Nonblocking());
+  ASSERT_OK(first);
+  EXPECT_EQ(first->text, "first message");
+  EXPECT_FALSE(first->message.data_truncated);
+  EXPECT_FALSE(accepted->HasBufferedMessage());
+  EXPECT_THAT(ReceiveText(*accepted, 64, kMaxDescriptors, Nonblocking()), HasErrno(EAGAIN));
+  ASSERT_OK(SendText(*connection, "second"));
+  absl::StatusOr<TextMessage> second = ReceiveText(*accepted, 64, 0, WithinSeconds(10));
+  ASSERT_OK(second);
+  EXPECT_EQ(second->text, "second");
+  ASSERT_OK(SendText(*accepted, "reply"));
+  absl::StatusOr<TextMessage> reply = ReceiveText(*connection, 64, 0, WithinSeconds(10));
+  ASSERT_OK(reply);
+  EXPECT_EQ(reply->text, "reply");
+}
+
+// Test that a buffered first message is scattered over several buffers and truncated like a
+// received one (DATA_TRUNCATED, the rest dropped), and that an empty first message arrives.
+TEST(ConnectAndSendTest, BufferedMessageScattersAndTruncates) {
+  absl::StatusOr<Bound> bound = MakeBoundSocket();
+  ASSERT_OK(bound);
+  auto& [bound_socket, address] = *bound;
+  std::string a = "abc", b = "defgh";
+  iovec out[2] = {{a.data(), a.size()}, {b.data(), b.size()}};
+  absl::StatusOr<ConnectedSocket> connection = address.ConnectAndSend({{out, 2}, {}});
+  ASSERT_OK(connection);
+  absl::StatusOr<ConnectedSocket> accepted = bound_socket.Accept(Nonblocking());
+  ASSERT_OK(accepted);
+  char x[2], y[4];
+  iovec in[2] = {{x, sizeof(x)}, {y, sizeof(y)}};
+  absl::StatusOr<ReceivedMessage> received = accepted->Receive({in, 2}, 0, Nonblocking());
+  ASSERT_OK(received);
+  EXPECT_EQ(received->bytes, 6u);
+  EXPECT_TRUE(received->data_truncated);
+  EXPECT_EQ(std::string(x, 2) + std::string(y, 4), "abcdef");
+
+  absl::StatusOr<ConnectedSocket> empty = address.ConnectAndSend({{}, {}});
+  ASSERT_OK(empty);
+  absl::StatusOr<ConnectedSocket> accepted_empty = bound_socket.Accept(Nonblocking());
+  ASSERT_OK(accepted_empty);
+  EXPECT_TRUE(accepted_empty->HasBufferedMessage());
+  absl::StatusOr<TextMessage> nothing = ReceiveText(*accepted_empty, 64, 0, Nonblocking());
+  ASSERT_OK(nothing);
+  EXPECT_EQ(nothing->text, "");
+}
+
+// Test that a first message with a descriptor, or longer than kMaxFirstMessageBytes, is sent
+// after a plain request instead, and arrives the same.
+TEST(ConnectAndSendTest, LargeOrDescriptorMessageIsSentAfterTheRequest) {
+  absl::StatusOr<Bound> bound = MakeBoundSocket();
+  ASSERT_OK(bound);
+  auto& [bound_socket, address] = *bound;
+  std::vector<UniqueFd> pipes = MakePipeEnds(1);
+  ASSERT_THAT(pipes, SizeIs(1));
+  std::string text = "with a pipe";
+  iovec iov = {text.data(), text.size()};
+  const OutgoingDescriptor pipe[] = {{DescriptorKind::kHostIo, pipes[0].get()}};
+  absl::StatusOr<ConnectedSocket> with_fd = address.ConnectAndSend({{&iov, 1}, pipe});
+  ASSERT_OK(with_fd);
+  absl::StatusOr<ConnectedSocket> accepted = bound_socket.Accept(Nonblocking());
+  ASSERT_OK(accepted);
+  EXPECT_FALSE(accepted->HasBufferedMessage());
+  absl::StatusOr<TextMessage> received =
+      ReceiveText(*accepted, 64, kMaxDescriptors, WithinSeconds(10));
+  ASSERT_OK(received);
+  EXPECT_EQ(received->text, "with a pipe");
+  EXPECT_THAT(received->message.descriptors, SizeIs(1));
+
+  std::string large(kMaxFirstMessageBytes + 1, 'L');
+  iovec large_iov = {large.data(), large.size()};
+  absl::StatusOr<ConnectedSocket> large_connection = address.ConnectAndSend({{&large_iov, 1}, {}});
+  ASSERT_OK(large_connection);
+  absl::StatusOr<ConnectedSocket> accepted_large = bound_socket.Accept(Nonblocking());
+  ASSERT_OK(accepted_large);
+  EXPECT_FALSE(accepted_large->HasBufferedMessage());
+  absl::StatusOr<TextMessage> received_large =
+      ReceiveText(*accepted_large, large.size(), 0, WithinSeconds(10));
+  ASSERT_OK(received_large);
+  EXPECT_EQ(received_large->text, large);
+}
+
+// Test that a request carrying a first message that is dropped unaccepted (the bound socket
+// closes) is reported to the connector as ECONNREFUSED, and no fd is left behind.
+TEST(ConnectAndSendTest, DroppedRequestIsRefused) {
+  const int before = base::CountOpenFds();
+  {
+    absl::StatusOr<Bound> bound = MakeBoundSocket();
+    ASSERT_OK(bound);
+    std::string text = "lost";
+    iovec iov = {text.data(), text.size()};
+    absl::StatusOr<ConnectedSocket> connection = bound->second.ConnectAndSend({{&iov, 1}, {}});
+    ASSERT_OK(connection);
+    { BoundSocket closing = std::move(bound->first); }
+    EXPECT_THAT(ReceiveText(*connection, 64, 0, WithinSeconds(10)), HasErrno(ECONNREFUSED));
+  }
+  EXPECT_EQ(base::CountOpenFds(), before) << base::DescribeOpenFds();
+}
+
+// Test that ConnectAndSend with wait_for_accept returns once a thread accepted, and the
+// message arrives; and that an accepted connection closed with its first message unreceived
+// leaks nothing.
+TEST(ConnectAndSendTest, WaitsForAcceptance) {
+  const int before = base::CountOpenFds();
+  {
+    absl::StatusOr<Bound> bound = MakeBoundSocket();
+    ASSERT_OK(bound);
+    auto& [bound_socket, address] = *bound;
+    std::optional<absl::StatusOr<ConnectedSocket>> accepted;
+    std::thread acceptor([&] { accepted.emplace(bound_socket.Accept(WithinSeconds(10))); });
+    std::string text = "waited";
+    iovec iov = {text.data(), text.size()};
+    ConnectOptions options;
+    options.wait_for_accept = true;
+    options.wait = WithinSeconds(10);
+    absl::StatusOr<ConnectedSocket> connection = address.ConnectAndSend({{&iov, 1}, {}}, options);
+    acceptor.join();
+    ASSERT_OK(connection);
+    ASSERT_TRUE(accepted.has_value());
+    ASSERT_OK(*accepted);
+    absl::StatusOr<TextMessage> received = ReceiveText(**accepted, 64, 0, Nonblocking());
+    ASSERT_OK(received);
+    EXPECT_EQ(received->text, "waited");
+    // Unreceived this time.
+    absl::StatusOr<ConnectedSocket> second = address.ConnectAndSend({{&iov, 1}, {}});
+    ASSERT_OK(second);
+    absl::StatusOr<ConnectedSocket> accepted_second = bound_socket.Accept(Nonblocking());
+    ASSERT_OK(accepted_second);
+    EXPECT_TRUE(accepted_second->HasBufferedMessage());
+  }
+  EXPECT_EQ(base::CountOpenFds(), before) << base::DescribeOpenFds();
+}
+
+// Test that an extended request without a message but with kFlagAwaitsAccept is acknowledged
+// at once, and an extended request with no flags is a plain one.
+TEST_F(MalformedRequestTest, ExtendedRequestWithoutMessageIsAccepted) {
+  ASSERT_OK(
+      SendRawPacket(address_fd(), ExtendedRequest(kFlagAwaitsAccept, 0, ""), {socket_end_.get()}));
+  socket_end_.reset();
+  absl::StatusOr<ConnectedSocket> accepted = bound_socket().Accept(WithinSeconds(10));
+  ASSERT_OK(accepted);
+  EXPECT_FALSE(accepted->HasBufferedMessage());
+  // The acknowledgement is the one packet the connector's end holds.
+  char ack[64];
+  EXPECT_EQ(recv(socket_peer_.get(), ack, sizeof(ack), MSG_DONTWAIT),
+            static_cast<ssize_t>(sizeof(WireHeader)));
+  ASSERT_OK(SendRawPacket(address_fd(), ExtendedRequest(0, 0, ""), {second_socket_.get()}));
+  second_socket_.reset();
+  absl::StatusOr<ConnectedSocket> plain = bound_socket().Accept(WithinSeconds(10));
+  ASSERT_OK(plain);
+  EXPECT_FALSE(plain->HasBufferedMessage());
+  EXPECT_EQ(recv(second_peer_.get(), ack, sizeof(ack), MSG_DONTWAIT), -1);
+}
+
+// Test that an extended request shorter than its header is refused and its fd closed.
+TEST_F(MalformedRequestTest, ShortExtendedRequest) {
+  ASSERT_OK(SendRawPacket(address_fd(), "c123456789", {socket_end_.get()}));
+  ExpectRefused("10 bytes, expected 1 or at least 17");
+}
+
+// Test that an extended request whose header is of a message, not a request, is refused.
+TEST_F(MalformedRequestTest, ExtendedRequestOfTheWrongKind) {
+  ASSERT_OK(SendRawPacket(address_fd(),
+                          ExtendedRequest(kFlagCarriesMessage, 2, "hi", {}, PacketKind::kMessage),
+                          {socket_end_.get()}));
+  ExpectRefused("not a connection request");
+}
+
+// Test that an extended request with a flag it may not have (an unknown one, or the acceptor's)
+// is refused.
+TEST_F(MalformedRequestTest, ExtendedRequestWithUnknownFlags) {
+  ASSERT_OK(SendRawPacket(address_fd(), ExtendedRequest(0x8, 0, ""), {socket_end_.get()}));
+  ExpectRefused("unknown flags");
+  ASSERT_OK(SendRawPacket(address_fd(), ExtendedRequest(kFlagFromAcceptor, 0, ""),
+                          {second_socket_.get()}));
+  ExpectRefused("unknown flags");
+}
+
+// Test that an extended request whose header miscounts its bytes is refused.
+TEST_F(MalformedRequestTest, ExtendedRequestMiscountsBytes) {
+  ASSERT_OK(SendRawPacket(address_fd(), ExtendedRequest(kFlagCarriesMessage, 5, "hi"),
+                          {socket_end_.get()}));
+  ExpectRefused("header says 5 bytes, packet has 2");
+}
+
+// Test that bytes after an extended request that says it carries no message are refused.
+TEST_F(MalformedRequestTest, BytesWithoutTheMessageFlag) {
+  ASSERT_OK(SendRawPacket(address_fd(), ExtendedRequest(0, 2, "hi"), {socket_end_.get()}));
+  ExpectRefused("without a message");
+}
+
+// Test that a first message with descriptors (a tag and its fd after the connection's) is
+// refused and both fds closed, and so is a tag without its fd.
+TEST_F(MalformedRequestTest, FirstMessageWithDescriptors) {
+  const WireTag tags[] = {DescriptorKind::kDataOnlySocket};
+  ASSERT_OK(SendRawPacket(address_fd(), ExtendedRequest(kFlagCarriesMessage, 0, "", tags),
+                          {socket_end_.get(), second_socket_.get()}));
+  second_socket_.reset();
+  ExpectRefused("2 fds, expected 1");
+  ASSERT_OK(SendRawPacket(address_fd(), ExtendedRequest(kFlagCarriesMessage, 0, "", tags),
+                          {socket_end_.get()}));
+  ExpectRefused("header names 1 host fds, 0 arrived");
+  const WireTag invalid[] = {DescriptorKind::kInvalid};
+  ASSERT_OK(SendRawPacket(address_fd(), ExtendedRequest(kFlagCarriesMessage, 0, "", invalid),
+                          {socket_end_.get()}));
+  ExpectRefused("with descriptors");
+}
+
+// Test that an extended request with a first message longer than kMaxFirstMessageBytes is
+// refused (it arrives truncated) and its fd closed.
+TEST_F(MalformedRequestTest, FirstMessageTooLong) {
+  const std::string bytes(kMaxFirstMessageBytes + 1, 'x');
+  ASSERT_OK(SendRawPacket(address_fd(), ExtendedRequest(kFlagCarriesMessage, bytes.size(), bytes),
+                          {socket_end_.get()}));
+  ExpectRefused("at most");
+}
+
+// Test that an extended request of another wire version is refused.
+TEST_F(MalformedRequestTest, ExtendedRequestOfAnotherVersion) {
+  std::string request = ExtendedRequest(0, 0, "");
+  request[1] = static_cast<char>(kWireVersion + 1);
+  ASSERT_OK(SendRawPacket(address_fd(), request, {socket_end_.get()}));
+  ExpectRefused("version");
+}
+
 }  // namespace imc

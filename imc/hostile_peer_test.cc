@@ -31,6 +31,7 @@
 #include "imc/message_socket.h"
 #include "imc/raw_peer.h"
 #include "imc/text_message.h"
+#include "imc/wire_format.h"
 
 #ifndef SO_PASSPIDFD
 #define SO_PASSPIDFD 76
@@ -307,6 +308,67 @@ INSTANTIATE_TEST_SUITE_P(Kinds, WrongSocketTest, testing::ValuesIn(kWrongSockets
                          [](const testing::TestParamInfo<WrongSocketCase>& info) {
                            return info.param.name;
                          });
+
+// ---------------------------------------------------------------------------------------------
+// Extended connection requests (a first message in the request) from a peer process.
+
+// Test that malformed extended requests from a peer process (a header that lies about its
+// bytes, one with descriptors it does not send, one of a message's kind, one too long, one
+// carrying a wrong socket) are each refused with EPROTO and every fd closed, and that the
+// peer's honest ConnectAndSend after them arrives with its first message.
+TEST(HostileExtendedRequestTest, RefusedWithoutLeaksThenHonestOneArrives) {
+  absl::StatusOr<std::pair<BoundSocket, SocketAddress>> bound = MakeBoundSocket();
+  ASSERT_OK(bound);
+  auto& [bound_socket, address] = *bound;
+  const int baseline = base::CountOpenFds();
+  constexpr int kMalformed = 5;
+  absl::StatusOr<ForkedChild> peer = ForkedChild::Start([&]() -> int {
+    auto request = [](PacketKind kind, uint8_t flags, uint32_t declared, absl::string_view bytes,
+                      absl::Span<const WireTag> tags) {
+      WireHeader header = MakeWireHeader(kind, declared, tags);
+      header.flags = flags;
+      std::string packet = "c";
+      packet.append(reinterpret_cast<const char*>(&header), sizeof(header));
+      packet.append(bytes.data(), bytes.size());
+      return packet;
+    };
+    const WireTag one_tag[] = {DescriptorKind::kHostIo};
+    const std::string packets[kMalformed] = {
+        request(PacketKind::kConnectRequest, kFlagCarriesMessage, 100, "short", {}),
+        request(PacketKind::kConnectRequest, kFlagCarriesMessage, 0, "", one_tag),
+        request(PacketKind::kMessage, kFlagCarriesMessage, 2, "hi", {}),
+        request(PacketKind::kConnectRequest, kFlagCarriesMessage, kMaxFirstMessageBytes + 1,
+                std::string(kMaxFirstMessageBytes + 1, 'x'), {}),
+        request(PacketKind::kConnectRequest, kFlagCarriesMessage, 2, "hi", {}),
+    };
+    for (int i = 0; i < kMalformed; ++i) {
+      // The last one carries a unix stream socket instead of a SEQPACKET one.
+      MadeSocket socket = Pair(i == kMalformed - 1 ? SOCK_STREAM : SOCK_SEQPACKET);
+      CHILD_CHECK(socket.fd.valid());
+      CHILD_CHECK_OK(SendRawPacket(address.fd(), packets[i], {socket.fd.get()}));
+    }
+    std::string text = "honest first message";
+    iovec iov = {text.data(), text.size()};
+    absl::StatusOr<ConnectedSocket> honest = address.ConnectAndSend({{&iov, 1}, {}});
+    CHILD_CHECK_OK(honest);
+    absl::StatusOr<TextMessage> reply = ReceiveText(*honest, 64, 0, WithinSeconds(30));
+    CHILD_CHECK_OK(reply);
+    CHILD_CHECK(reply->text == "reply");
+    return 0;
+  });
+  ASSERT_OK(peer);
+  for (int i = 0; i < kMalformed; ++i) {
+    EXPECT_THAT(bound_socket.Accept(WithinSeconds(30)), HasErrno(EPROTO)) << i;
+    EXPECT_EQ(base::CountOpenFds(), baseline) << i << ": " << base::DescribeOpenFds();
+  }
+  absl::StatusOr<ConnectedSocket> accepted = bound_socket.Accept(WithinSeconds(30));
+  ASSERT_OK(accepted);
+  absl::StatusOr<TextMessage> first = ReceiveText(*accepted, 64, 0, WithinSeconds(30));
+  ASSERT_OK(first);
+  EXPECT_EQ(first->text, "honest first message");
+  ASSERT_OK(SendText(*accepted, "reply"));
+  EXPECT_OK(peer->Wait());
+}
 
 }  // namespace
 }  // namespace imc

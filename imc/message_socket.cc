@@ -1,7 +1,11 @@
 #include "imc/message_socket.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
+
+#include <memory>
+#include <string>
 
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
@@ -26,7 +30,8 @@ MessageSocket::MessageSocket(MessageSocket&& other) noexcept
     : fd_(std::move(other.fd_)),
       role_(other.role_),
       accepted_(other.accepted_.load()),
-      owes_accept_ack_(other.owes_accept_ack_.exchange(false)) {}
+      owes_accept_ack_(other.owes_accept_ack_.exchange(false)),
+      first_message_(other.first_message_.exchange(nullptr)) {}
 
 MessageSocket& MessageSocket::operator=(MessageSocket&& other) noexcept {
   SendAcceptAck();
@@ -34,10 +39,18 @@ MessageSocket& MessageSocket::operator=(MessageSocket&& other) noexcept {
   role_ = other.role_;
   accepted_.store(other.accepted_.load());
   owes_accept_ack_.store(other.owes_accept_ack_.exchange(false));
+  delete first_message_.exchange(other.first_message_.exchange(nullptr));
   return *this;
 }
 
-MessageSocket::~MessageSocket() { SendAcceptAck(); }
+MessageSocket::~MessageSocket() {
+  SendAcceptAck();
+  delete first_message_.load(std::memory_order_relaxed);
+}
+
+void MessageSocket::SetBufferedMessage(std::string bytes) {
+  delete first_message_.exchange(new std::string(std::move(bytes)));
+}
 
 void MessageSocket::SendAcceptAck() const {
   // A plain load first: the destructor of every socket passes here.
@@ -119,6 +132,24 @@ absl::StatusOr<ReceivedMessage> MessageSocket::Receive(absl::Span<const iovec> b
   }
   size_t room = 0;
   for (const iovec& v : buffers) room += v.iov_len;  // Bounded by the address space.
+
+  if (first_message_.load(std::memory_order_relaxed) != nullptr) {
+    std::unique_ptr<std::string> first(first_message_.exchange(nullptr));
+    if (first != nullptr) {
+      // Scattered as recvmsg would have scattered it; it carries no descriptors.
+      ReceivedMessage message;
+      message.bytes = first->size() < room ? first->size() : room;
+      message.data_truncated = first->size() > room;
+      size_t copied = 0;
+      for (const iovec& v : buffers) {
+        if (copied == message.bytes) break;
+        const size_t n = v.iov_len < message.bytes - copied ? v.iov_len : message.bytes - copied;
+        memcpy(v.iov_base, first->data() + copied, n);
+        copied += n;
+      }
+      return message;
+    }
+  }
 
   WireHeader header;
   absl::InlinedVector<iovec, 8> iov;
@@ -211,6 +242,7 @@ bool MessageSocket::AcknowledgementFirst() const {
 }
 
 bool MessageSocket::Settled() const {
+  if (HasBufferedMessage()) return false;
   switch (role_) {
     case Role::kDataOnly:
     case Role::kConnected:

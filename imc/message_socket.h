@@ -11,6 +11,7 @@
 #include <sys/uio.h>
 
 #include <atomic>
+#include <string>
 #include <utility>
 #include <vector>
 
@@ -71,9 +72,17 @@ class MessageSocket {
   // thread may receive meanwhile. False if the queue is empty or holds anything else.
   bool AcknowledgementFirst() const;
 
+  // True while the connection's first message, which came with its connection request
+  // (SocketAddress::ConnectAndSend), waits here for Receive(). The fd is not readable for it:
+  // whoever waits on fd() (poll) must look here first.
+  bool HasBufferedMessage() const {
+    return first_message_.load(std::memory_order_acquire) != nullptr;
+  }
+
   // True once every later packet on this socket is a plain message that needs none of the
   // acceptance protocol: the socket has no acceptance to track, its connector saw the
-  // acceptance, or its acceptor owes no acknowledgement. Another process may then send and
+  // acceptance, or its acceptor owes no acknowledgement; and no first message waits here
+  // (HasBufferedMessage). Another process may then send and
   // receive on the host socket with the wire header alone (the loader's direct data path).
   bool Settled() const;
 
@@ -90,6 +99,9 @@ class MessageSocket {
 
   // Sends the acceptance acknowledgement now (kAccepted only), if it is still owed.
   void SendAcceptAck() const;
+
+  // Keeps `bytes`, the first message of an accepted connection, for the next Receive().
+  void SetBufferedMessage(std::string bytes);
 
   // Waits for the acceptor's acknowledgement of a kConnecting socket. ECONNREFUSED if the
   // request was dropped, EPROTO if anything else came first.
@@ -108,6 +120,9 @@ class MessageSocket {
   mutable std::atomic<bool> accepted_{false};
   // For kAccepted: nothing told the connector yet that its request was accepted.
   mutable std::atomic<bool> owes_accept_ack_{false};
+  // For kAccepted: the first message, which came with the request, until a Receive() takes it
+  // (owned; null when there is none).
+  mutable std::atomic<std::string*> first_message_{nullptr};
 };
 
 class ConnectedSocket : public MessageSocket {

@@ -38,18 +38,25 @@ WireHeader MakeWireHeader(PacketKind kind, uint32_t byte_count,
   return header;
 }
 
-absl::StatusOr<ParsedHeader> ParseWireHeader(const WireHeader& header, size_t packet_size,
-                                             size_t fds_received) {
+namespace {
+
+// ParseWireHeader and ParseConnectRequestHeader: `request` selects which kinds and flags pass.
+absl::StatusOr<ParsedHeader> ParseHeader(const WireHeader& header, size_t packet_size,
+                                         size_t fds_received, bool request) {
   if (packet_size < sizeof(WireHeader)) {
     return Malformed(absl::StrCat(packet_size, " bytes is shorter than the header"));
   }
   if (header.version != kWireVersion) {
     return Malformed(absl::StrCat("version ", header.version, ", expected ", kWireVersion));
   }
-  if (header.packet_kind > static_cast<uint8_t>(PacketKind::kAcceptAck)) {
-    return Malformed(absl::StrCat("unknown packet kind ", header.packet_kind));
+  const bool kind_ok = request
+                           ? header.packet_kind == static_cast<uint8_t>(PacketKind::kConnectRequest)
+                           : header.packet_kind <= static_cast<uint8_t>(PacketKind::kAcceptAck);
+  if (!kind_ok) {
+    return Malformed(absl::StrCat(request ? "not a connection request: " : "", "packet kind ",
+                                  header.packet_kind));
   }
-  if ((header.flags & ~kKnownFlags) != 0) {
+  if ((header.flags & ~(request ? kKnownRequestFlags : kKnownFlags)) != 0) {
     return Malformed(absl::StrCat("unknown flags 0x", absl::Hex(header.flags)));
   }
   if (header.descriptor_count > kMaxDescriptors) {
@@ -99,7 +106,23 @@ absl::StatusOr<ParsedHeader> ParseWireHeader(const WireHeader& header, size_t pa
       (parsed.byte_count != 0 || parsed.descriptor_count != 0)) {
     return Malformed("an accept acknowledgement carries bytes or descriptors");
   }
+  if (request && (parsed.flags & kFlagCarriesMessage) == 0 &&
+      (parsed.byte_count != 0 || parsed.descriptor_count != 0)) {
+    return Malformed("a connection request without a message describes bytes or descriptors");
+  }
   return parsed;
+}
+
+}  // namespace
+
+absl::StatusOr<ParsedHeader> ParseWireHeader(const WireHeader& header, size_t packet_size,
+                                             size_t fds_received) {
+  return ParseHeader(header, packet_size, fds_received, /*request=*/false);
+}
+
+absl::StatusOr<ParsedHeader> ParseConnectRequestHeader(const WireHeader& header, size_t packet_size,
+                                                       size_t fds_received) {
+  return ParseHeader(header, packet_size, fds_received, /*request=*/true);
 }
 
 }  // namespace imc

@@ -36,12 +36,22 @@ enum class PacketKind : uint8_t {
   // to a connector that waits for acceptance, and by an accepted connection closed before it
   // sent anything. Never delivered to users; it has no bytes and no descriptors.
   kAcceptAck = 1,
+  // Only in a connection request, never on a connection: the header after the request byte
+  // 'c' of an extended request (see bound_socket.h), with kFlagAwaitsAccept and
+  // kFlagCarriesMessage. Then it describes the first message the request carries, if any.
+  kConnectRequest = 2,
 };
 
 // Set on every message sent from the accepting end of a connection: tells the connector its
 // request was accepted, at no cost (see kAcceptAck for when nothing else is sent).
 inline constexpr uint8_t kFlagFromAcceptor = 0x1;
 inline constexpr uint8_t kKnownFlags = kFlagFromAcceptor;
+// Connection request flags (kConnectRequest headers only): the connector waits for the
+// acceptance (Accept() acknowledges at once); the request carries the connection's first
+// message (its bytes follow the header).
+inline constexpr uint8_t kFlagAwaitsAccept = 0x2;
+inline constexpr uint8_t kFlagCarriesMessage = 0x4;
+inline constexpr uint8_t kKnownRequestFlags = kFlagAwaitsAccept | kFlagCarriesMessage;
 
 struct WireHeader {
   uint8_t version;
@@ -85,8 +95,16 @@ struct ParsedHeader {
 
 // Checks a received header against the packet it came in: `packet_size` bytes in all
 // (header included) and `fds_received` host fds. Returns EPROTO naming the first mismatch.
+// Only kMessage and kAcceptAck headers pass (a kConnectRequest never travels on a connection).
 absl::StatusOr<ParsedHeader> ParseWireHeader(const WireHeader& header, size_t packet_size,
                                              size_t fds_received);
+
+// The same for the header of an extended connection request: `packet_size` counts from the
+// header (the request byte not included), `fds_received` the fds after the connection's own.
+// Only kConnectRequest headers with kKnownRequestFlags pass; one without kFlagCarriesMessage
+// describes no bytes and no descriptors.
+absl::StatusOr<ParsedHeader> ParseConnectRequestHeader(const WireHeader& header, size_t packet_size,
+                                                       size_t fds_received);
 
 }  // namespace imc
 

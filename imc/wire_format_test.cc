@@ -259,5 +259,36 @@ TEST(WireFormatTest, AcceptAckMustBeEmpty) {
   EXPECT_THAT(ParseWireHeader(with_descriptor, kHeaderSize, 0), HasErrno(EPROTO));
 }
 
+// Test that a connection request header never passes as a message header on a connection,
+// nor do the request flags, and that a message header never passes as a request header.
+TEST(WireFormatTest, RequestAndMessageHeadersDoNotMix) {
+  WireHeader request = MakeWireHeader(PacketKind::kConnectRequest, 0, {});
+  EXPECT_THAT(ParseWireHeader(request, sizeof(request), 0), HasErrno(EPROTO));
+  EXPECT_OK(ParseConnectRequestHeader(request, sizeof(request), 0));
+  WireHeader message = MakeWireHeader(PacketKind::kMessage, 0, {});
+  for (uint8_t flag : {kFlagAwaitsAccept, kFlagCarriesMessage}) {
+    message.flags = flag;
+    EXPECT_THAT(ParseWireHeader(message, sizeof(message), 0), HasErrno(EPROTO));
+  }
+  message.flags = 0;
+  EXPECT_THAT(ParseConnectRequestHeader(message, sizeof(message), 0), HasErrno(EPROTO));
+  request.flags = kFlagFromAcceptor;
+  EXPECT_THAT(ParseConnectRequestHeader(request, sizeof(request), 0), HasErrno(EPROTO));
+}
+
+// Test that a request header parses with its flags and the first message it describes, and
+// that one without kFlagCarriesMessage describes nothing.
+TEST(WireFormatTest, RequestHeaderParses) {
+  WireHeader request = MakeWireHeader(PacketKind::kConnectRequest, 3, {});
+  request.flags = kFlagAwaitsAccept | kFlagCarriesMessage;
+  absl::StatusOr<ParsedHeader> parsed = ParseConnectRequestHeader(request, sizeof(request) + 3, 0);
+  ASSERT_OK(parsed);
+  EXPECT_EQ(parsed->packet_kind, PacketKind::kConnectRequest);
+  EXPECT_EQ(parsed->flags, kFlagAwaitsAccept | kFlagCarriesMessage);
+  EXPECT_EQ(parsed->byte_count, 3u);
+  request.flags = kFlagAwaitsAccept;
+  EXPECT_THAT(ParseConnectRequestHeader(request, sizeof(request) + 3, 0), HasErrno(EPROTO));
+}
+
 }  // namespace
 }  // namespace imc

@@ -127,6 +127,11 @@ Descriptor::PollState MessageSocketDescriptor<Socket, kKind, kStatModeKind>::Pol
     short requested) const {
   constexpr short kReadable = POLLIN | POLLRDNORM;
   PollState state = HostPollState(socket_.fd(), requested);
+  // A first message that came with the connection request waits in the socket, not the fd.
+  if (socket_.HasBufferedMessage()) {
+    state.ready |= static_cast<short>(requested & kReadable);
+    return state;
+  }
   // A peer's close or an error ends a receive however many acknowledgements precede it.
   if ((state.ready & kReadable) != 0 && (state.ready & (POLLHUP | POLLERR | POLLRDHUP)) == 0 &&
       socket_.AcknowledgementFirst()) {

@@ -28,9 +28,13 @@ namespace {
 // --- connect_accept: both ends in this process ---------------------------------------------------
 
 // One connection per iteration: Connect, Accept, a small message from the connector, the same bytes
-// back from the acceptor, and both ends closed.
+// back from the acceptor, and both ends closed. With `first_message_in_request` the small message
+// rides in the connection request (ConnectAndSend); otherwise Connect() and then Send().
 class ImcConnectAccept : public bench::Workload {
  public:
+  explicit ImcConnectAccept(bool first_message_in_request)
+      : first_message_in_request_(first_message_in_request) {}
+
   absl::Status SetUp() override {
     ASSIGN_OR_RETURN(auto bound_and_address, imc::MakeBoundSocket());
     bound_.emplace(std::move(bound_and_address.first));
@@ -43,13 +47,18 @@ class ImcConnectAccept : public bench::Workload {
     iovec request = {request_, sizeof(request_)};
     iovec buffer = {buffer_, sizeof(buffer_)};
     for (int64_t i = 0; i < iterations; ++i) {
-      ASSIGN_OR_RETURN(imc::ConnectedSocket connector, address_->Connect());
+      std::optional<imc::ConnectedSocket> connector;
+      if (first_message_in_request_) {
+        ASSIGN_OR_RETURN(connector, address_->ConnectAndSend(Message(&request, 1)));
+      } else {
+        ASSIGN_OR_RETURN(connector, address_->Connect());
+      }
       ASSIGN_OR_RETURN(imc::ConnectedSocket acceptor, bound_->Accept());
-      RETURN_IF_ERROR(connector.Send(Message(&request, 1)));
+      if (!first_message_in_request_) RETURN_IF_ERROR(connector->Send(Message(&request, 1)));
       ASSIGN_OR_RETURN(imc::ReceivedMessage received, acceptor.Receive({&buffer, 1}, 0));
       iovec reply = {buffer_, received.bytes};
       RETURN_IF_ERROR(acceptor.Send(Message(&reply, 1)));
-      ASSIGN_OR_RETURN(imc::ReceivedMessage replied, connector.Receive({&buffer, 1}, 0));
+      ASSIGN_OR_RETURN(imc::ReceivedMessage replied, connector->Receive({&buffer, 1}, 0));
       if (replied.bytes != sizeof(request_)) return Unexpected("reply size");
       // Both ends close here.
     }
@@ -63,6 +72,7 @@ class ImcConnectAccept : public bench::Workload {
   }
 
  private:
+  const bool first_message_in_request_;
   std::optional<imc::BoundSocket> bound_;
   std::optional<imc::SocketAddress> address_;
   char request_[kSmallMessageBytes];
@@ -117,8 +127,8 @@ int ImcAcceptor(const imc::BoundSocket& bound) {
   }
 }
 
-// Per iteration: Connect (waiting for the acceptance if `confirmed`), a small message, its echo
-// from the acceptor process, and our end closed.
+// Per iteration: Connect (waiting for the acceptance if `confirmed`) with a small message in the
+// request (ConnectAndSend), its echo from the acceptor process, and our end closed.
 class ImcRemoteConnectAccept : public bench::Workload {
  public:
   ImcRemoteConnectAccept(int peer_cpu, bool confirmed) : peer_cpu_(peer_cpu) {
@@ -141,8 +151,8 @@ class ImcRemoteConnectAccept : public bench::Workload {
     iovec request = {request_, sizeof(request_)};
     iovec buffer = {buffer_, sizeof(buffer_)};
     for (int64_t i = 0; i < iterations; ++i) {
-      ASSIGN_OR_RETURN(imc::ConnectedSocket connector, address_->Connect(options_));
-      RETURN_IF_ERROR(connector.Send(Message(&request, 1)));
+      ASSIGN_OR_RETURN(imc::ConnectedSocket connector,
+                       address_->ConnectAndSend(Message(&request, 1), options_));
       ASSIGN_OR_RETURN(imc::ReceivedMessage replied, connector.Receive({&buffer, 1}, 0));
       if (replied.bytes != sizeof(request_)) return Unexpected("reply size");
     }
@@ -227,21 +237,27 @@ std::vector<bench::Comparison> ConnectComparisons(const bench::Placement& placem
   const int peer = placement.peer_cpu;
   std::vector<bench::Comparison> comparisons;
   comparisons.push_back({"connect_accept",
-                         "in one process: SocketAddress::Connect (not waiting), "
-                         "BoundSocket::Accept, 64 bytes from the connector, the same back from "
-                         "the acceptor, both ends closed; vs a SOCK_SEQPACKET socket listening "
-                         "at an abstract name: socket + connect, accept4, the same round trip "
-                         "with sendmsg/recvmsg, both closes",
-                         std::make_unique<ImcConnectAccept>(),
+                         "in one process: SocketAddress::ConnectAndSend (not waiting) with 64 "
+                         "bytes in the request, BoundSocket::Accept, Receive of those bytes, the "
+                         "same back from the acceptor, both ends closed; vs a SOCK_SEQPACKET "
+                         "socket listening at an abstract name: socket + connect, accept4, the "
+                         "same round trip with sendmsg/recvmsg, both closes",
+                         std::make_unique<ImcConnectAccept>(true),
                          std::make_unique<LegacyConnectAccept>()});
-  comparisons.push_back({"connect_accept_confirmed",
-                         "Connect with wait_for_accept (returns once the acceptor took the "
-                         "request), 64 bytes and their echo, our end closed; the acceptor "
-                         "(Accept, echo, close) is a forked process on its own CPU; vs socket + "
-                         "connect, the same round trip, close, against accept4 in the same kind "
-                         "of process",
-                         std::make_unique<ImcRemoteConnectAccept>(peer, true),
-                         std::make_unique<LegacyRemoteConnectAccept>(peer)});
+  comparisons.push_back({"connect_accept_send_after",
+                         "connect_accept with Connect() and then Send() of the 64 bytes (a "
+                         "plain request: one more sendmsg and recvmsg); the same legacy baseline",
+                         std::make_unique<ImcConnectAccept>(false),
+                         std::make_unique<LegacyConnectAccept>()});
+  comparisons.push_back(
+      {"connect_accept_confirmed",
+       "ConnectAndSend with wait_for_accept (returns once the acceptor took "
+       "the request), 64 bytes in the request and their echo, our end closed; the acceptor "
+       "(Accept, echo, close) is a forked process on its own CPU; vs socket + "
+       "connect, the same round trip, close, against accept4 in the same kind "
+       "of process",
+       std::make_unique<ImcRemoteConnectAccept>(peer, true),
+       std::make_unique<LegacyRemoteConnectAccept>(peer)});
   comparisons.push_back({"connect_accept_2proc",
                          "connect_accept_confirmed without waiting for the acceptance: Connect "
                          "returns once the request is queued; the same legacy baseline",

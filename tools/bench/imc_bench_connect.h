@@ -10,8 +10,8 @@
 
 namespace imc_bench {
 
-// Returns connect_accept, connect_accept_confirmed and connect_accept_2proc, the acceptor
-// processes on `placement.peer_cpu`.
+// Returns connect_accept, connect_accept_send_after, connect_accept_confirmed and
+// connect_accept_2proc, the acceptor processes on `placement.peer_cpu`.
 std::vector<bench::Comparison> ConnectComparisons(const bench::Placement& placement);
 
 }  // namespace imc_bench

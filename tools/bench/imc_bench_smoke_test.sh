@@ -6,7 +6,7 @@ set -euo pipefail
 
 bench="$1"
 out="${TEST_TMPDIR:-$(mktemp -d)}"
-timed=(connect_accept connect_accept_confirmed connect_accept_2proc msg_rtt_64B msg_rtt_64KiB
+timed=(connect_accept connect_accept_send_after connect_accept_confirmed connect_accept_2proc msg_rtt_64B msg_rtt_64KiB
   msg_1desc_rtt msg_8desc_rtt msg_8addr_rtt)
 names=("${timed[@]}" pending_connections)
 rows=${#names[@]}
