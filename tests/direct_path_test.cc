@@ -339,6 +339,7 @@ TEST(DirectPathTest, PeerFdsNeverReachTheModuleProcess) {
     SendRaw(fd, 2, 0, 8, 0, 8, 24, std::vector<int>(8, memory->fd()));
     ASSERT_EQ(*Receive(*module->socket), "done");
     EXPECT_EQ(CountFdsOf(pid), module_fds);
+    ASSERT_TRUE(Send(*module->socket, "bye").ok());
     absl::StatusOr<SelLdrResult> result = module->process->Wait();
     ASSERT_TRUE(result.ok()) << result.status();
     EXPECT_EQ(result->exit_status, 0) << result->Describe();

@@ -50,6 +50,7 @@
 #include "tools/bench/bench_runner.h"
 #include "tools/bench/sandbox_bench_density.h"
 #include "tools/bench/sandbox_bench_process.h"
+#include "tools/launcher/launcher.h"
 
 namespace {
 
@@ -453,6 +454,37 @@ class LaunchHello : public bench::Workload {
   base::UniqueFd dev_null_;
 };
 
+// Starts the hello module through the embedder's launcher API and waits for its exit status
+// 0, once per operation: launcher::Module::Launch (sel_ldr -X, stdout discarded, stderr
+// forwarded as the density rows do) and Module::Wait. The baseline is LaunchHello's plain
+// fork+exec of the same static binary.
+class LaunchHelloLauncher : public bench::Workload {
+ public:
+  absl::Status SetUp() override {
+    ASSIGN_OR_RETURN(module_, Runfile(kHelloModule));
+    ASSIGN_OR_RETURN(sel_ldr_, Runfile(kSelLdr));
+    return absl::OkStatus();
+  }
+
+  absl::Status Run(int64_t iterations) override {
+    for (int64_t i = 0; i < iterations; ++i) {
+      launcher::LaunchOptions options;
+      options.sel_ldr_path = sel_ldr_;
+      options.module_path = module_;
+      options.stdout_mode = launcher::Output::kDiscard;
+      options.stderr_mode = launcher::Output::kForward;
+      ASSIGN_OR_RETURN(launcher::Module module, launcher::Module::Launch(std::move(options)));
+      ASSIGN_OR_RETURN(launcher::ModuleExit exit, module.Wait(absl::Now() + kExitTimeout));
+      RETURN_IF_ERROR(exit.ToStatus());
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  std::string module_;
+  std::string sel_ldr_;
+};
+
 // --- Idle memory -----------------------------------------------------------------------
 
 enum class MemoryFigure {
@@ -552,6 +584,12 @@ std::vector<bench::Comparison> MakeComparisons(const bench::Placement& placement
        "the same static binary, on the benchmark's CPU",
        std::make_unique<LaunchHello>(Isolation::kSelLdr),
        std::make_unique<LaunchHello>(Isolation::kNone)});
+  comparisons.push_back(
+      {"launch_hello_launcher",
+       "launcher::Module::Launch of the hello module (sel_ldr -X, stdout discarded) and "
+       "Module::Wait until it exits 0 vs fork+exec of the same static binary, on the "
+       "benchmark's CPU",
+       std::make_unique<LaunchHelloLauncher>(), std::make_unique<LaunchHello>(Isolation::kNone)});
   bench::Comparison rss = {
       "idle_supervisor_rss",
       absl::StrCat("median VmRSS of sel_ldr (the supervisor alone) with an idle module, of ",
