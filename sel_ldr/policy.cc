@@ -385,22 +385,16 @@ void AllowOwnIdentity(Rules& rules) {
 // descriptors. They take no control data, so no fd travels either way (a peer's fds are
 // closed by the kernel, never installed); no address, and only the flags the SDK uses.
 // Anything else is fatal (kFatalCalls): AddDirectDataViolations sends it to the supervisor.
-constexpr int kDirectDataCalls[] = {SYS_sendto, SYS_recvfrom};
-// sendto: MSG_NOSIGNAL always (a closed peer is EPIPE, never SIGPIPE), MSG_DONTWAIT if asked.
-constexpr uint64_t kDirectSendRequired = MSG_NOSIGNAL;
-constexpr uint64_t kDirectSendOptional = MSG_DONTWAIT;
-// recvfrom: MSG_TRUNC (the packet's real size, for NaCl's truncation flag), MSG_DONTWAIT.
-constexpr uint64_t kDirectReceiveRequired = 0;
-constexpr uint64_t kDirectReceiveOptional = MSG_TRUNC | MSG_DONTWAIT;
-
 struct DirectDataFlags {
   int nr;
   uint64_t required;
   uint64_t optional;
 };
 constexpr DirectDataFlags kDirectDataFlags[] = {
-    {SYS_sendto, kDirectSendRequired, kDirectSendOptional},
-    {SYS_recvfrom, kDirectReceiveRequired, kDirectReceiveOptional},
+    // MSG_NOSIGNAL always (a closed peer is EPIPE, never SIGPIPE), MSG_DONTWAIT if asked.
+    {SYS_sendto, MSG_NOSIGNAL, MSG_DONTWAIT},
+    // MSG_TRUNC (the packet's real size, for NaCl's truncation flag), MSG_DONTWAIT.
+    {SYS_recvfrom, 0, MSG_TRUNC | MSG_DONTWAIT},
 };
 
 void AllowDirectData(Rules& rules) {
@@ -528,7 +522,7 @@ void AddNotifiedCalls(Rules& rules, pid_t module_pid) {
   notified.insert(std::begin(kPathCalls), std::end(kPathCalls));
   notified.insert(std::begin(kFatalCalls), std::end(kFatalCalls));
   // Fatal only when the filter does not allow them (an unconditional rule would override).
-  for (int nr : kDirectDataCalls) notified.erase(nr);
+  for (const DirectDataFlags& call : kDirectDataFlags) notified.erase(call.nr);
   for (long nr : notified) rules.Add(SCMP_ACT_NOTIFY, static_cast<int>(nr));
   AddDirectDataViolations(rules);
   // Served: mmap of a descriptor (shared memory).

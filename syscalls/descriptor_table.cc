@@ -11,7 +11,7 @@ DescriptorRef DescriptorTable::SwapLocked(int d, DescriptorRef descriptor) {
     slot_flags_.resize(slots_.size());
   }
   slot_flags_[static_cast<size_t>(d)] = 0;
-  if (static_cast<size_t>(d) < direct_.size()) direct_.reset(static_cast<size_t>(d));
+  direct_.reset(static_cast<size_t>(d));
   if (descriptor != nullptr) {
     descriptor->AddSlot();
     ++open_;
@@ -158,24 +158,19 @@ bool DescriptorTable::ForgetPlaced(int d) {
   return was;
 }
 
-bool DescriptorTable::PlaceDirect(int d, const Descriptor& descriptor,
+void DescriptorTable::PlaceDirect(int d, const Descriptor& descriptor,
                                   absl::FunctionRef<bool(int fd)> place) {
   std::lock_guard<std::mutex> lock(mu_);
-  if (!OpenLocked(d) || slots_[static_cast<size_t>(d)].get() != &descriptor) return false;
-  if (direct_.test(static_cast<size_t>(d))) return true;
+  if (!OpenLocked(d) || slots_[static_cast<size_t>(d)].get() != &descriptor ||
+      direct_.test(static_cast<size_t>(d))) {
+    return;
+  }
   // Asked under the lock: fcntl(F_SETFL, O_NONBLOCK) sets the flag, then forgets the
   // placement under the lock (ForgetDirect), so one of the two sees the other.
   absl::optional<int> fd = descriptor.DirectFd();
-  if (!fd.has_value() || !place(*fd)) return false;
+  if (!fd.has_value() || !place(*fd)) return;
   placed_.set(static_cast<size_t>(d));
   direct_.set(static_cast<size_t>(d));
-  return true;
-}
-
-bool DescriptorTable::IsDirect(int d) const {
-  if (d < 0 || d >= kSize) return false;
-  std::lock_guard<std::mutex> lock(mu_);
-  return direct_.test(static_cast<size_t>(d));
 }
 
 bool DescriptorTable::ForgetDirect(int d) {

@@ -82,11 +82,10 @@ class DescriptorTable {
   // has a DirectFd, and that socket is not yet placed at `d`, calls `place` with its host fd
   // (which puts it at number d in the module's process) and records it as placed. Under the
   // table's lock, so that a slot closed or replaced meanwhile never gets the old socket back
-  // at its number. Returns true if the socket is at `d` now.
-  bool PlaceDirect(int d, const Descriptor& descriptor, absl::FunctionRef<bool(int fd)> place);
-  // Slot `d`'s socket was placed at `d` by PlaceDirect and the slot has not changed since.
-  // ForgetDirect clears it and returns whether it was set.
-  bool IsDirect(int d) const;
+  // at its number.
+  void PlaceDirect(int d, const Descriptor& descriptor, absl::FunctionRef<bool(int fd)> place);
+  // Forgets that slot `d`'s socket was placed at `d` by PlaceDirect (with the slot unchanged
+  // since); returns whether it was.
   bool ForgetDirect(int d);
 
   // What the module's shared memory objects are charged to.

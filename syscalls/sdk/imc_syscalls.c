@@ -119,39 +119,46 @@ struct DirectLayout {
   size_t total;
 };
 
-/* 0 if the message can go the direct way: no descriptors, few iovecs, few bytes, all of its
- * memory accessible (`write`: the buffers are written, as by a receive). */
-static int CopyInDirectLayout(struct PageChecks *checks, const struct NaClAbiNaClImcMsgHdr *nmhp,
-                              int write, struct DirectLayout *layout) {
-  if (CheckRange(checks, (uintptr_t)nmhp, sizeof(*nmhp), write) != 0) return 1;
+/* One packet of the direct path: the wire header, then the message's bytes. */
+union DirectPacket {
+  struct ImcWireHeader header;
+  char bytes[sizeof(struct ImcWireHeader) + kMaxDirectBytes];
+};
+
+/* 0 if the call can go the direct way: no flag but NACL_ABI_IMC_NONBLOCK, no descriptors, few
+ * iovecs, few bytes, all of its memory accessible (`write`: the header and buffers are
+ * written, as by a receive). */
+static int CopyInDirectLayout(const struct NaClAbiNaClImcMsgHdr *nmhp, int flags, int write,
+                              struct DirectLayout *layout) {
+  if ((flags & ~NACL_ABI_IMC_NONBLOCK) != 0) return 1;
+  struct PageChecks checks;
+  checks.count = 0;
+  if (CheckRange(&checks, (uintptr_t)nmhp, sizeof(*nmhp), write) != 0) return 1;
   layout->header = *(const volatile struct NaClAbiNaClImcMsgHdr *)nmhp;
   const struct NaClAbiNaClImcMsgHdr *header = &layout->header;
   if (header->desc_length != 0 || header->iov_length > kMaxDirectIovecs) return 1;
   const size_t iov_bytes = header->iov_length * sizeof(header->iov[0]);
-  if (CheckRange(checks, (uintptr_t)header->iov, iov_bytes, 0) != 0) return 1;
+  if (CheckRange(&checks, (uintptr_t)header->iov, iov_bytes, 0) != 0) return 1;
   memcpy(layout->iov, header->iov, iov_bytes);
   layout->total = 0;
   for (size_t i = 0; i < header->iov_length; ++i) {
     const size_t length = layout->iov[i].length;
     if (length > (size_t)kMaxDirectBytes - layout->total) return 1;
     layout->total += length;
-    if (CheckRange(checks, (uintptr_t)layout->iov[i].base, length, write) != 0) return 1;
+    if (CheckRange(&checks, (uintptr_t)layout->iov[i].base, length, write) != 0) return 1;
   }
   return 0;
 }
 
+/* The socket flag of a call the module made nonblocking. */
+static long DontWait(int flags) { return (flags & NACL_ABI_IMC_NONBLOCK) != 0 ? MSG_DONTWAIT : 0; }
+
 /* Sends a message without descriptors on the socket at `d`, if it is there. Returns 1 with
  * the call's result in `*result`, or 0 if the call must be trapped (nothing was sent). */
 static int SendDirect(int d, const struct NaClAbiNaClImcMsgHdr *nmhp, int flags, long *result) {
-  if ((flags & ~NACL_ABI_IMC_NONBLOCK) != 0) return 0;
-  struct PageChecks checks;
-  checks.count = 0;
   struct DirectLayout layout;
-  if (CopyInDirectLayout(&checks, nmhp, 0, &layout) != 0) return 0;
-  union {
-    struct ImcWireHeader header;
-    char bytes[sizeof(struct ImcWireHeader) + kMaxDirectBytes];
-  } packet;
+  if (CopyInDirectLayout(nmhp, flags, 0, &layout) != 0) return 0;
+  union DirectPacket packet;
   memset(&packet.header, 0, sizeof(packet.header));
   packet.header.version = IMC_WIRE_VERSION;
   packet.header.packet_kind = IMC_WIRE_KIND_MESSAGE;
@@ -161,8 +168,8 @@ static int SendDirect(int d, const struct NaClAbiNaClImcMsgHdr *nmhp, int flags,
     memcpy(packet.bytes + size, layout.iov[i].base, layout.iov[i].length);
     size += layout.iov[i].length;
   }
-  const long send_flags = MSG_NOSIGNAL | ((flags & NACL_ABI_IMC_NONBLOCK) ? MSG_DONTWAIT : 0);
-  const long sent = Syscall(SYS_sendto, d, (long)packet.bytes, (long)size, send_flags, 0, 0);
+  const long sent =
+      Syscall(SYS_sendto, d, (long)packet.bytes, (long)size, MSG_NOSIGNAL | DontWait(flags), 0, 0);
   if (sent >= 0) {
     *result = (long)layout.total;
     return 1;
@@ -179,16 +186,10 @@ static int SendDirect(int d, const struct NaClAbiNaClImcMsgHdr *nmhp, int flags,
  * socket is there. Returns 1 with the call's result in `*result`, or 0 if the call must be
  * trapped (nothing was consumed). */
 static int ReceiveDirect(int d, struct NaClAbiNaClImcMsgHdr *nmhp, int flags, long *result) {
-  if ((flags & ~NACL_ABI_IMC_NONBLOCK) != 0) return 0;
-  struct PageChecks checks;
-  checks.count = 0;
   struct DirectLayout layout;
-  if (CopyInDirectLayout(&checks, nmhp, 1, &layout) != 0) return 0;
-  union {
-    struct ImcWireHeader header;
-    char bytes[sizeof(struct ImcWireHeader) + kMaxDirectBytes];
-  } packet;
-  const long receive_flags = MSG_TRUNC | ((flags & NACL_ABI_IMC_NONBLOCK) ? MSG_DONTWAIT : 0);
+  if (CopyInDirectLayout(nmhp, flags, 1, &layout) != 0) return 0;
+  union DirectPacket packet;
+  const long receive_flags = MSG_TRUNC | DontWait(flags);
   const size_t room = sizeof(packet.header) + layout.total;
   for (;;) {
     /* MSG_TRUNC: the packet's real size, however much of it fit. */
@@ -217,13 +218,14 @@ static int ReceiveDirect(int d, struct NaClAbiNaClImcMsgHdr *nmhp, int flags, lo
       *result = -NACL_ABI_EIO;
       return 1;
     }
-    size_t bytes = header->byte_count < layout.total ? header->byte_count : layout.total;
-    size_t offset = sizeof(*header);
-    for (size_t i = 0; i < layout.header.iov_length && offset - sizeof(*header) < bytes; ++i) {
-      size_t part = layout.iov[i].length;
-      if (part > bytes - (offset - sizeof(*header))) part = bytes - (offset - sizeof(*header));
-      memcpy(layout.iov[i].base, packet.bytes + offset, part);
-      offset += part;
+    const size_t bytes = header->byte_count < layout.total ? header->byte_count : layout.total;
+    const char *data = packet.bytes + sizeof(*header);
+    size_t copied = 0;
+    for (size_t i = 0; i < layout.header.iov_length && copied < bytes; ++i) {
+      const size_t left = bytes - copied;
+      const size_t part = layout.iov[i].length < left ? layout.iov[i].length : left;
+      memcpy(layout.iov[i].base, data + copied, part);
+      copied += part;
     }
     int out_flags = 0;
     if (header->byte_count > layout.total) out_flags |= NACL_ABI_RECVMSG_DATA_TRUNCATED;
