@@ -140,12 +140,9 @@ bool Descriptor::closed() const {
 
 void Descriptor::RemoveSlot() {
   if (slots_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    closed_ = true;
-    for (const imc::Cancellation* waiter : waiters_) waiter->Cancel();
-  }
-  LastSlotClosed();
+  std::lock_guard<std::mutex> lock(mu_);
+  closed_ = true;
+  for (const imc::Cancellation* waiter : waiters_) waiter->Cancel();
 }
 
 Descriptor::BlockingCall::BlockingCall(const Descriptor& descriptor, const CallContext& context,

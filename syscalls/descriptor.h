@@ -152,10 +152,6 @@ class Descriptor {
   void RemoveSlot();
 
  protected:
-  // Called once, by RemoveSlot, after the last slot was closed and the calls blocked on it
-  // were cancelled (under the table's lock: it must not block). Default: nothing.
-  virtual void LastSlotClosed() {}
-
   // Registers a blocking call on this descriptor for its lifetime, so that closing the
   // descriptor's last slot cancels it.
   class BlockingCall {

@@ -153,15 +153,7 @@ absl::optional<int> MessageSocketDescriptor<Socket, kKind, kStatModeKind>::Direc
 }
 
 template <typename Socket, imc::DescriptorKind kKind, uint32_t kStatModeKind>
-bool MessageSocketDescriptor<Socket, kKind, kStatModeKind>::Share() const {
-  // Paired with LastSlotClosed: one of the two sees the other's change (closed() takes the
-  // descriptor's lock, which RemoveSlot held when it marked the descriptor closed).
-  exclusive_.store(false);
-  return !closed();
-}
-
-template <typename Socket, imc::DescriptorKind kKind, uint32_t kStatModeKind>
-void MessageSocketDescriptor<Socket, kKind, kStatModeKind>::LastSlotClosed() {
+MessageSocketDescriptor<Socket, kKind, kStatModeKind>::~MessageSocketDescriptor() {
   // The peer sees end of stream, as on the close that follows; a receive blocked on this
   // socket in the module's own process ends with it.
   if (exclusive_.load()) shutdown(socket_.fd(), SHUT_RDWR);
@@ -173,7 +165,7 @@ template class MessageSocketDescriptor<imc::DataOnlySocket, imc::DescriptorKind:
                                        NACL_ABI_S_IFDSOCK>;
 
 absl::optional<imc::OutgoingDescriptor> DataOnlySocketDescriptor::ForTransfer() const {
-  if (!Share()) return absl::nullopt;
+  Share();
   return imc::OutgoingDescriptor{imc::DescriptorKind::kDataOnlySocket, socket().fd()};
 }
 

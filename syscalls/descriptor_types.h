@@ -58,10 +58,11 @@ class SocketAddressDescriptor final : public Descriptor {
 // sockets do not travel, and neither do DataOnlySockets carry descriptors, so the two share
 // the message path but not the rest.
 //
-// Ownership decides what closing the last slot does to a socket the module's process may hold
-// for the direct data path (DirectFd): a socket the module's own connect, accept or
-// socketpair made, and that never left the module, is exclusive: its last close shuts it
-// down, which ends a direct receive blocked on it, as the table's close ends a trapped one.
+// Ownership decides what releasing the descriptor does to a socket the module's process may
+// hold for the direct data path (DirectFd): a socket the module's own connect, accept or
+// socketpair made, and that never left the module, is exclusive: when the loader's last
+// reference goes (its last slot closed, the calls on it ended), it is shut down, which ends a
+// direct receive blocked on it, as the table's close ends a trapped one.
 // Any other (given with -i, received, or sent away) is only closed: someone else may hold
 // it, and a blocked direct receive waits on, as in Native Client (docs/performance.md).
 enum class SocketOwnership { kShared, kExclusive };
@@ -74,6 +75,7 @@ class MessageSocketDescriptor : public Descriptor {
       : Descriptor(kKind),
         socket_(std::move(socket)),
         exclusive_(ownership == SocketOwnership::kExclusive) {}
+  ~MessageSocketDescriptor() override;
 
   uint32_t StatModeKind() const override { return kStatModeKind; }
 
@@ -91,10 +93,8 @@ class MessageSocketDescriptor : public Descriptor {
 
  protected:
   const Socket& socket() const { return socket_; }
-  // The socket is about to leave the module in a message. False if its last slot was
-  // closed meanwhile (it may then be shut down already, and must not travel).
-  bool Share() const;
-  void LastSlotClosed() override;
+  // The socket is about to leave the module in a message: others may hold it from now on.
+  void Share() const { exclusive_.store(false); }
 
  private:
   Socket socket_;
