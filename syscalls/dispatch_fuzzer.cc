@@ -29,6 +29,7 @@
 #include "base/unique_fd.h"
 #include "imc/cancellation.h"
 #include "syscalls/descriptor_types.h"
+#include "syscalls/fuzz_input.h"
 #include "syscalls/nacl_abi.h"
 #include "syscalls/syscall_table.h"
 #include "syscalls/test_module.h"
@@ -95,41 +96,9 @@ constexpr uint64_t kSpecialValues[] = {
     TestModule::kUnmapped,
 };
 
-// Reads the program; past the end it yields zeroes.
-class Input {
- public:
-  explicit Input(absl::Span<const uint8_t> bytes) : bytes_(bytes) {}
-
-  bool empty() const { return bytes_.empty(); }
-  uint8_t Byte() {
-    if (bytes_.empty()) return 0;
-    uint8_t b = bytes_[0];
-    bytes_.remove_prefix(1);
-    return b;
-  }
-  uint16_t U16() {
-    const uint16_t low = Byte();
-    return static_cast<uint16_t>(low | Byte() << 8);
-  }
-  uint64_t U64() {
-    uint64_t value = 0;
-    for (int i = 0; i < 8; ++i) value |= uint64_t{Byte()} << (8 * i);
-    return value;
-  }
-  // Up to `size` bytes of the program, fewer at its end.
-  absl::Span<const uint8_t> Bytes(size_t size) {
-    absl::Span<const uint8_t> taken = bytes_.subspan(0, std::min(size, bytes_.size()));
-    bytes_.remove_prefix(taken.size());
-    return taken;
-  }
-
- private:
-  absl::Span<const uint8_t> bytes_;
-};
-
 class Program {
  public:
-  Program(Input input, const imc::Cancellation* raised)
+  Program(FuzzInput input, const imc::Cancellation* raised)
       : input_(input), raised_(raised), module_count_((input_.Byte() & 1) ? 2 : 1) {
     for (int m = 0; m < module_count_; ++m) {
       modules_[m] = std::make_unique<TestModule>(kBases[m], kMemorySize);
@@ -359,7 +328,7 @@ class Program {
     }
   }
 
-  Input input_;
+  FuzzInput input_;
   const imc::Cancellation* raised_;
   const int module_count_;
   std::unique_ptr<TestModule> modules_[2];
@@ -379,7 +348,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }();
   const int fds_before = base::CountOpenFds();
   {
-    syscalls::Program program(syscalls::Input({data, size}), raised);
+    syscalls::Program program(syscalls::FuzzInput({data, size}), raised);
     program.Run();
   }
   const int fds_after = base::CountOpenFds();

@@ -58,6 +58,7 @@
 #include "syscalls/descriptor.h"
 #include "syscalls/descriptor_table.h"
 #include "syscalls/descriptor_types.h"
+#include "syscalls/fuzz_input.h"
 
 #ifndef SO_PASSPIDFD
 #define SO_PASSPIDFD 76
@@ -72,36 +73,6 @@ constexpr size_t kMaxConnections = 8;
 // How much RSS may grow over the first input's figure before the fuzzer calls it a leak
 // (allocator caches and ASan's quarantine keep some memory after every input).
 constexpr long kRssSlackBytes = 512L << 20;
-
-// Reads the program; past the end it yields zeroes.
-class Input {
- public:
-  explicit Input(absl::Span<const uint8_t> bytes) : bytes_(bytes) {}
-
-  bool empty() const { return bytes_.empty(); }
-  uint8_t Byte() {
-    if (bytes_.empty()) return 0;
-    uint8_t b = bytes_[0];
-    bytes_.remove_prefix(1);
-    return b;
-  }
-  uint16_t U16() {
-    const uint16_t low = Byte();
-    return static_cast<uint16_t>(low | Byte() << 8);
-  }
-  uint32_t U32() {
-    const uint32_t low = U16();
-    return low | static_cast<uint32_t>(U16()) << 16;
-  }
-  absl::Span<const uint8_t> Bytes(size_t size) {
-    absl::Span<const uint8_t> taken = bytes_.subspan(0, std::min(size, bytes_.size()));
-    bytes_.remove_prefix(taken.size());
-    return taken;
-  }
-
- private:
-  absl::Span<const uint8_t> bytes_;
-};
 
 bool Tracing() {
   static const bool tracing = getenv("PEER_FUZZER_TRACE") != nullptr;
@@ -237,7 +208,7 @@ absl::Status SendPacket(int socket_fd, absl::Span<const uint8_t> bytes, absl::Sp
 
 class Program {
  public:
-  explicit Program(Input input) : input_(input) {
+  explicit Program(FuzzInput input) : input_(input) {
     const uint8_t setup = input_.Byte();
     mode_ = setup & 3;
     int pair[2];
@@ -506,7 +477,7 @@ class Program {
     }
   }
 
-  Input input_;
+  FuzzInput input_;
   int mode_ = 0;
   std::vector<base::UniqueFd> peers_;
   // Modes 0 and 1.
@@ -550,7 +521,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const int fds_before = base::CountOpenFds();
   const int threads_before = syscalls::CountThreads();
   {
-    syscalls::Program program(syscalls::Input({data, size}));
+    syscalls::Program program(syscalls::FuzzInput({data, size}));
     program.Run();
   }
   const int fds_after = base::CountOpenFds();
