@@ -6,8 +6,6 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/sel_ldr_runner.h"
@@ -159,16 +157,8 @@ class AbiErrorsTest : public ::testing::TestWithParam<ErrorCase> {
     run_ = new absl::StatusOr<SelLdrResult>(RunSelLdr({{}, ModulePath("abi_errors"), {}}));
     reports_ = new std::map<std::string, Report>();
     if (!run_->ok()) return;
-    for (const std::string& line : Lines((*run_)->out)) {
-      std::vector<std::string> fields = absl::StrSplit(line, ' ');
-      if (fields.size() != 4 || fields[0] != "CASE") continue;
-      absl::string_view expected = fields[2];
-      absl::string_view actual = fields[3];
-      if (!absl::ConsumePrefix(&expected, "expected=") ||
-          !absl::ConsumePrefix(&actual, "actual=")) {
-        continue;
-      }
-      (*reports_)[fields[1]] = {std::string(expected), std::string(actual)};
+    for (CaseReport& report : CaseReports((*run_)->out)) {
+      (*reports_)[report.name] = {std::move(report.expected), std::move(report.actual)};
     }
   }
 

@@ -9,8 +9,6 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "tests/sel_ldr_runner.h"
@@ -89,12 +87,8 @@ class BadArgsTest : public ::testing::TestWithParam<ArgumentCase> {
         RunSelLdr({{"-w", "5:10"}, ModulePath("bad_args"), {}, {{10, dev_null.get()}}}));
     reports_ = new std::map<std::string, std::string>();
     if (!run_->ok()) return;
-    for (const std::string& line : Lines((*run_)->out)) {
-      std::vector<std::string> fields = absl::StrSplit(line, ' ');
-      if (fields.size() != 4 || fields[0] != "CASE") continue;
-      absl::string_view actual = fields[3];
-      if (!absl::ConsumePrefix(&actual, "actual=")) continue;
-      (*reports_)[fields[1]] = std::string(actual);
+    for (CaseReport& report : CaseReports((*run_)->out)) {
+      (*reports_)[report.name] = std::move(report.actual);
     }
   }
 

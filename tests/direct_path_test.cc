@@ -91,19 +91,11 @@ absl::StatusOr<SelLdrResult> RunToEnd(const std::string& name, const std::string
   return module->process->Wait();
 }
 
-// Checks the module's "CASE <name> expected=X actual=Y" lines.
+// Checks the module's CASE lines: `cases` of them, each with the errno it expected.
 void ExpectCasesHold(const SelLdrResult& result, size_t cases) {
-  size_t seen = 0;
-  for (const std::string& line : Lines(result.out)) {
-    if (!absl::StartsWith(line, "CASE ")) continue;
-    ++seen;
-    const size_t expected = line.find(" expected=");
-    const size_t actual = line.find(" actual=");
-    ASSERT_NE(expected, std::string::npos) << line;
-    ASSERT_NE(actual, std::string::npos) << line;
-    EXPECT_EQ(line.substr(expected + 10, actual - expected - 10), line.substr(actual + 8)) << line;
-  }
-  EXPECT_EQ(seen, cases) << result.Describe();
+  const std::vector<CaseReport> reports = CaseReports(result.out);
+  for (const CaseReport& report : reports) EXPECT_EQ(report.actual, report.expected) << report.name;
+  EXPECT_EQ(reports.size(), cases) << result.Describe();
 }
 
 // The number of fds process `pid` holds.

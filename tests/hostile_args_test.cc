@@ -16,8 +16,6 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "base/fd_count.h"
 #include "base/unique_fd.h"
 #include "gmock/gmock.h"
@@ -141,12 +139,8 @@ class HostileArgsTest : public ::testing::TestWithParam<HostileCase> {
     fds_before_ = base::CountOpenFds();
     run_ = new absl::StatusOr<SelLdrResult>(Run());
     if (!run_->ok()) return;
-    for (const std::string& line : Lines((*run_)->out)) {
-      std::vector<std::string> fields = absl::StrSplit(line, ' ');
-      if (fields.size() != 4 || fields[0] != "CASE") continue;
-      absl::string_view actual = fields[3];
-      if (!absl::ConsumePrefix(&actual, "actual=")) continue;
-      (*reports_)[fields[1]] = std::string(actual);
+    for (CaseReport& report : CaseReports((*run_)->out)) {
+      (*reports_)[report.name] = std::move(report.actual);
     }
   }
 

@@ -7,8 +7,6 @@
 #include <vector>
 
 #include "absl/strings/match.h"
-#include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "imc/wire_format.h"
@@ -53,14 +51,8 @@ TEST(NaclHeadersTest, NaclEraModuleBuildsAndRuns) {
   EXPECT_EQ(run->err, "");
 
   std::map<std::string, std::pair<std::string, std::string>> reports;
-  for (const std::string& line : Lines(run->out)) {
-    std::vector<std::string> fields = absl::StrSplit(line, ' ');
-    if (fields.size() != 4 || fields[0] != "CASE") continue;
-    absl::string_view expected = fields[2];
-    absl::string_view actual = fields[3];
-    ASSERT_TRUE(absl::ConsumePrefix(&expected, "expected=")) << line;
-    ASSERT_TRUE(absl::ConsumePrefix(&actual, "actual=")) << line;
-    reports[fields[1]] = {std::string(expected), std::string(actual)};
+  for (CaseReport& report : CaseReports(run->out)) {
+    reports[report.name] = {std::move(report.expected), std::move(report.actual)};
   }
   std::vector<std::string> reported;
   for (const auto& [name, report] : reports) {

@@ -15,6 +15,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
 #include "base/errno_status.h"
 #include "base/spawn.h"
 #include "imc/message_socket.h"
@@ -235,6 +236,24 @@ std::vector<std::string> Lines(absl::string_view text) {
   std::vector<std::string> lines = absl::StrSplit(text, '\n');
   if (!lines.empty() && lines.back().empty()) lines.pop_back();
   return lines;
+}
+
+std::vector<CaseReport> CaseReports(absl::string_view out) {
+  constexpr absl::string_view kExpected = " expected=";
+  constexpr absl::string_view kActual = " actual=";
+  std::vector<CaseReport> reports;
+  for (absl::string_view line : absl::StrSplit(out, '\n')) {
+    if (!absl::ConsumePrefix(&line, "CASE ")) continue;
+    const size_t expected = line.rfind(kExpected);
+    if (expected == absl::string_view::npos) continue;
+    const size_t actual = line.find(kActual, expected);
+    if (actual == absl::string_view::npos) continue;
+    const size_t value = expected + kExpected.size();
+    reports.push_back({std::string(line.substr(0, expected)),
+                       std::string(line.substr(value, actual - value)),
+                       std::string(line.substr(actual + kActual.size()))});
+  }
+  return reports;
 }
 
 absl::StatusOr<std::pair<base::UniqueFd, base::UniqueFd>> MakeImcSocketPair() {

@@ -127,6 +127,16 @@ absl::StatusOr<SelLdrResult> RunSelLdr(const SelLdrCommand& command,
 // Splits `text` into lines (without their newlines; no empty last line).
 std::vector<std::string> Lines(absl::string_view text);
 
+// One line "CASE <name> expected=<E> actual=<A>" of a test module (tests/modules/report.h).
+struct CaseReport {
+  std::string name;  // May hold spaces.
+  std::string expected;
+  std::string actual;
+};
+
+// The CASE lines of a module's output `out`, in order; other lines are left out.
+std::vector<CaseReport> CaseReports(absl::string_view out);
+
 // A pair of connected host IMC sockets: socketpair(AF_UNIX, SOCK_SEQPACKET), close-on-exec.
 // Errors: the socketpair error.
 absl::StatusOr<std::pair<base::UniqueFd, base::UniqueFd>> MakeImcSocketPair();

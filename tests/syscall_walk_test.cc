@@ -4,7 +4,6 @@
 // loader's tables), answered with its documented errno, or fatal (exit 159 naming the call).
 // The expectations here are written out independently of sel_ldr/policy.cc.
 #include <errno.h>
-#include <string.h>
 #include <sys/syscall.h>
 
 #include <map>
@@ -220,10 +219,11 @@ TEST(SyscallWalkTest, UnservedCallsAreNamedOnceUnlessQuiet) {
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_status, 0) << result->Describe();
   std::vector<std::string> lines = Lines(result->err);
-  EXPECT_THAT(lines, ::testing::ElementsAre(HasSubstr("epoll_create (213), which is not offered here: "
-                                                      "answered ENOSYS"),
-                                            HasSubstr("clock_settime (227), which is not "
-                                                      "offered here: answered EPERM")))
+  EXPECT_THAT(lines,
+              ::testing::ElementsAre(HasSubstr("epoll_create (213), which is not offered here: "
+                                               "answered ENOSYS"),
+                                     HasSubstr("clock_settime (227), which is not "
+                                               "offered here: answered EPERM")))
       << result->Describe();
   result = RunWalk({"-q"}, calls);
   ASSERT_TRUE(result.ok()) << result.status();
@@ -273,14 +273,13 @@ TEST(SyscallWalkTest, ProcessCallsWork) {
   absl::StatusOr<SelLdrResult> result = RunSelLdr(command);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_status, 0) << result->Describe();
-  int cases = 0;
-  for (const std::string& line : Lines(result->out)) {
-    std::vector<std::string> fields = absl::StrSplit(line, ' ');
-    ASSERT_EQ(fields.size(), 4u) << line;
-    ++cases;
-    EXPECT_EQ(fields[2].substr(strlen("expected=")), fields[3].substr(strlen("actual="))) << line;
+  // Every line is a case.
+  const std::vector<CaseReport> reports = CaseReports(result->out);
+  EXPECT_EQ(reports.size(), Lines(result->out).size()) << result->Describe();
+  for (const CaseReport& report : reports) {
+    EXPECT_EQ(report.actual, report.expected) << report.name;
   }
-  EXPECT_EQ(cases, 38) << result->Describe();
+  EXPECT_EQ(reports.size(), 38u) << result->Describe();
 }
 
 }  // namespace
