@@ -76,6 +76,16 @@ TEST(UniqueFdTest, ClosesAndReleases) {
   EXPECT_EQ(CountOpenFds(), before);
 }
 
+// Test that another process's fds are counted as our own are (a pid's directory stream is not
+// one of its fds unless the pid is ours), and that a pid with no /proc entry counts -1.
+TEST(FdCountTest, CountsAProcessById) {
+  const int own = CountOpenFds();
+  EXPECT_EQ(CountOpenFdsOf(getpid()), own + 1);  // Our own stream, this time in the count.
+  UniqueFd extra(open("/dev/null", O_RDONLY | O_CLOEXEC));
+  EXPECT_EQ(CountOpenFdsOf(getpid()), own + 2);
+  EXPECT_EQ(CountOpenFdsOf(-1), -1);
+}
+
 // Test that VLOG prints only at or below the set verbosity, and LOG(ERROR) always.
 TEST(LoggingTest, Verbosity) {
   SetLogPrefix("base_test");

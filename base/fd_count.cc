@@ -9,16 +9,28 @@
 
 namespace base {
 
-int CountOpenFds() {
-  DIR* dir = opendir("/proc/self/fd");
+namespace {
+
+// The entries of directory `path` but . and .., or -1 if it cannot be read.
+int CountEntries(const std::string& path) {
+  DIR* dir = opendir(path.c_str());
   if (dir == nullptr) return -1;
   int count = 0;
   while (struct dirent* entry = readdir(dir)) {
     if (entry->d_name[0] != '.') ++count;
   }
   closedir(dir);
-  return count - 1;  // The directory stream's own descriptor.
+  return count;
 }
+
+}  // namespace
+
+int CountOpenFds() {
+  const int count = CountEntries("/proc/self/fd");
+  return count < 0 ? -1 : count - 1;  // The directory stream's own descriptor.
+}
+
+int CountOpenFdsOf(pid_t pid) { return CountEntries("/proc/" + std::to_string(pid) + "/fd"); }
 
 std::string DescribeOpenFds() {
   DIR* dir = opendir("/proc/self/fd");

@@ -4,7 +4,6 @@
 // other use of those calls is a policy violation; receivers treat direct packets as any
 // peer's; bad pointers still answer EFAULT; closing a socket a thread waits on behaves as
 // documented; no fd reaches the module's process.
-#include <dirent.h>
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -96,18 +95,6 @@ void ExpectCasesHold(const SelLdrResult& result, size_t cases) {
   const std::vector<CaseReport> reports = CaseReports(result.out);
   for (const CaseReport& report : reports) EXPECT_EQ(report.actual, report.expected) << report.name;
   EXPECT_EQ(reports.size(), cases) << result.Describe();
-}
-
-// The number of fds process `pid` holds.
-int CountFdsOf(pid_t pid) {
-  DIR* dir = opendir(absl::StrCat("/proc/", pid, "/fd").c_str());
-  if (dir == nullptr) return -1;
-  int count = 0;
-  while (dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] != '.') ++count;
-  }
-  closedir(dir);
-  return count;
 }
 
 // Test that after the first trapped call, messages go without a trap both ways and arrive
@@ -320,7 +307,7 @@ TEST(DirectPathTest, PeerFdsNeverReachTheModuleProcess) {
     absl::StatusOr<std::string> pid_text = Receive(*module->socket);
     ASSERT_TRUE(pid_text.ok()) << pid_text.status();
     const pid_t pid = std::stoi(*pid_text);
-    const int module_fds = CountFdsOf(pid);
+    const int module_fds = base::CountOpenFdsOf(pid);
     ASSERT_GT(module_fds, 0);
     auto memory = imc::SharedMemory::Create(4096);
     ASSERT_TRUE(memory.ok());
@@ -330,7 +317,7 @@ TEST(DirectPathTest, PeerFdsNeverReachTheModuleProcess) {
     SendRaw(fd, 2, 0, 0, 0, 8, 24, {memory->fd(), memory->fd()});
     SendRaw(fd, 2, 0, 8, 0, 8, 24, std::vector<int>(8, memory->fd()));
     ASSERT_EQ(*Receive(*module->socket), "done");
-    EXPECT_EQ(CountFdsOf(pid), module_fds);
+    EXPECT_EQ(base::CountOpenFdsOf(pid), module_fds);
     ASSERT_TRUE(Send(*module->socket, "bye").ok());
     absl::StatusOr<SelLdrResult> result = module->process->Wait();
     ASSERT_TRUE(result.ok()) << result.status();

@@ -2,7 +2,6 @@
 // SO_PASSPIDFD on the socket it gave sel_ldr (-i) must not make sel_ldr collect pidfds, and a
 // module that connects to its own bound socket without accepting is held to
 // --max-pending-connections.
-#include <dirent.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -37,18 +36,6 @@ imc::WaitOptions Within(absl::Duration timeout) {
   imc::WaitOptions wait;
   wait.deadline = absl::Now() + timeout;
   return wait;
-}
-
-// The number of fds process `pid` holds, or -1.
-int CountFdsOf(pid_t pid) {
-  DIR* dir = opendir(absl::StrCat("/proc/", pid, "/fd").c_str());
-  if (dir == nullptr) return -1;
-  int count = 0;
-  while (struct dirent* entry = readdir(dir)) {
-    if (entry->d_name[0] != '.') ++count;
-  }
-  closedir(dir);
-  return count;
 }
 
 absl::Status Send(const imc::ConnectedSocket& socket, const std::string& bytes) {
@@ -92,7 +79,7 @@ TEST(PeerTest, PidfdsFromAPeerDoNotAccumulate) {
   // This process still holds sel_ldr's end: set the option on it.
   const int on = 1;
   ASSERT_EQ(setsockopt(theirs.get(), SOL_SOCKET, SO_PASSPIDFD, &on, sizeof(on)), 0);
-  const int sel_ldr_fds = CountFdsOf(sel_ldr->pid());
+  const int sel_ldr_fds = base::CountOpenFdsOf(sel_ldr->pid());
   ASSERT_GT(sel_ldr_fds, 0);
   // sel_ldr's own fds vary by a few (worker threads, the call being served); a leak would
   // add one per message.
@@ -103,11 +90,11 @@ TEST(PeerTest, PidfdsFromAPeerDoNotAccumulate) {
     ASSERT_OK(answer);
     ASSERT_EQ(*answer, "refused") << "message " << i;
     if (i % 500 == 499) {
-      EXPECT_LE(CountFdsOf(sel_ldr->pid()), sel_ldr_fds + kSlack)
+      EXPECT_LE(base::CountOpenFdsOf(sel_ldr->pid()), sel_ldr_fds + kSlack)
           << "after " << i + 1 << " messages";
     }
   }
-  EXPECT_LE(CountFdsOf(sel_ldr->pid()), sel_ldr_fds + kSlack);
+  EXPECT_LE(base::CountOpenFdsOf(sel_ldr->pid()), sel_ldr_fds + kSlack);
 
   const int off = 0;
   ASSERT_EQ(setsockopt(theirs.get(), SOL_SOCKET, SO_PASSPIDFD, &off, sizeof(off)), 0);
@@ -144,12 +131,12 @@ TEST(PeerTest, PendingConnectionsAreCappedAndConnectWaits) {
     ASSERT_OK(line) << "connect " << i;
     ASSERT_EQ(*line, absl::StrCat("connected ", i));
   }
-  const int sel_ldr_fds = CountFdsOf(sel_ldr->pid());
+  const int sel_ldr_fds = base::CountOpenFdsOf(sel_ldr->pid());
   // The connect beyond the cap waits: nothing more is printed.
   absl::StatusOr<std::string> beyond = sel_ldr->ReadLine(absl::Seconds(1));
   EXPECT_FALSE(beyond.ok()) << "a connect beyond the cap returned: " << *beyond;
   // The requests wait in the kernel, not as fds of sel_ldr.
-  EXPECT_LE(CountFdsOf(sel_ldr->pid()), sel_ldr_fds + 8);
+  EXPECT_LE(base::CountOpenFdsOf(sel_ldr->pid()), sel_ldr_fds + 8);
 
   ASSERT_OK(sel_ldr->WriteStdin("go\n"));
   absl::StatusOr<SelLdrResult> result = sel_ldr->Wait();

@@ -1,7 +1,6 @@
 // End-to-end: the supervisor's own resources stay bounded whatever a module does. The module's
 // threads are limited (--max-threads); hundreds of calls blocked at once cost sel_ldr little
 // memory; and once they end, sel_ldr's threads and fds return to their idle level.
-#include <dirent.h>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -40,12 +39,7 @@ Usage UsageOf(pid_t pid) {
       (void)absl::SimpleAtoi(value.substr(0, value.find(' ')), &usage.rss_kib);
     }
   }
-  DIR* dir = opendir(absl::StrCat("/proc/", pid, "/fd").c_str());
-  if (dir != nullptr) {
-    usage.fds = 0;
-    while (dirent* entry = readdir(dir)) usage.fds += entry->d_name[0] != '.';
-    closedir(dir);
-  }
+  usage.fds = base::CountOpenFdsOf(pid);
   return usage;
 }
 

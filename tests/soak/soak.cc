@@ -12,7 +12,6 @@
 // --max-thread-growth (default 8), nor its RSS by more than --max-rss-growth-mb (default
 // 32); the driver checks at every report and at the end and exits 1 if any is exceeded (2
 // for a usage error, 1 for any failed operation).
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -32,6 +31,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
+#include "base/fd_count.h"
 #include "base/unique_fd.h"
 #include "imc/imc.h"
 #include "tools/launcher/launcher.h"
@@ -112,14 +112,7 @@ struct Usage {
 
 Usage UsageOf(pid_t pid) {
   Usage usage;
-  const std::string dir = absl::StrCat("/proc/", pid, "/fd");
-  if (DIR* d = opendir(dir.c_str())) {
-    usage.fds = 0;
-    while (dirent* entry = readdir(d)) {
-      if (entry->d_name[0] != '.') ++usage.fds;
-    }
-    closedir(d);
-  }
+  usage.fds = base::CountOpenFdsOf(pid);
   const std::string status = absl::StrCat("/proc/", pid, "/status");
   if (FILE* f = fopen(status.c_str(), "re")) {
     char line[256];
