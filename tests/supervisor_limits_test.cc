@@ -4,14 +4,11 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <string>
 
-#include "absl/strings/ascii.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "base/fd_count.h"
+#include "base/process_usage.h"
 #include "base/unique_fd.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -19,33 +16,6 @@
 
 namespace tests {
 namespace {
-
-// sel_ldr's threads, resident memory (KiB) and open fds, from /proc.
-struct Usage {
-  int threads = -1;
-  long rss_kib = -1;
-  int fds = -1;
-};
-
-Usage UsageOf(pid_t pid) {
-  Usage usage;
-  std::ifstream status(absl::StrCat("/proc/", pid, "/status"));
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("Threads:", 0) == 0) {
-      (void)absl::SimpleAtoi(absl::StripAsciiWhitespace(line.substr(8)), &usage.threads);
-    } else if (line.rfind("VmRSS:", 0) == 0) {
-      std::string value(absl::StripAsciiWhitespace(line.substr(6)));
-      (void)absl::SimpleAtoi(value.substr(0, value.find(' ')), &usage.rss_kib);
-    }
-  }
-  usage.fds = base::CountOpenFdsOf(pid);
-  return usage;
-}
-
-std::string Describe(const Usage& usage) {
-  return absl::StrCat("threads ", usage.threads, ", rss ", usage.rss_kib, " KiB, fds ", usage.fds);
-}
 
 // Test that the module cannot run more threads than --max-threads (its main thread
 // included): pthread_create then fails with EAGAIN, and sel_ldr lives on.
@@ -108,13 +78,13 @@ TEST(SupervisorLimitsTest, BlockedCallsAreCheapAndWorkersAreReaped) {
   ASSERT_EQ(*line, "blocked");
 
   // Every call blocked holds a worker: wait until all are there.
-  Usage blocked = UsageOf(sel_ldr.pid());
+  base::ProcessUsage blocked = base::UsageOf(sel_ldr.pid());
   for (int i = 0; i < 500 && blocked.threads < 2 * kBlocked; ++i) {
     absl::SleepFor(absl::Milliseconds(10));
-    blocked = UsageOf(sel_ldr.pid());
+    blocked = base::UsageOf(sel_ldr.pid());
   }
-  EXPECT_GE(blocked.threads, 2 * kBlocked) << Describe(blocked);
-  EXPECT_LT(blocked.rss_kib, kMaxRssKib) << Describe(blocked);
+  EXPECT_GE(blocked.threads, 2 * kBlocked) << base::Describe(blocked);
+  EXPECT_LT(blocked.rss_kib, kMaxRssKib) << base::Describe(blocked);
 
   ASSERT_TRUE(sel_ldr.WriteStdin("go\n").ok());
   write_end.reset();  // The reads end.
@@ -124,15 +94,15 @@ TEST(SupervisorLimitsTest, BlockedCallsAreCheapAndWorkersAreReaped) {
   // Idle: the main thread, the receiver and at most 4 idle workers, each with its fd (and one
   // more on its way out).
   constexpr int kIdleThreads = 7;
-  Usage idle = UsageOf(sel_ldr.pid());
+  base::ProcessUsage idle = base::UsageOf(sel_ldr.pid());
   for (int i = 0;
        i < 200 && (idle.threads > kIdleThreads || idle.fds > blocked.fds - 2 * kBlocked + 8); ++i) {
     absl::SleepFor(absl::Milliseconds(10));
-    idle = UsageOf(sel_ldr.pid());
+    idle = base::UsageOf(sel_ldr.pid());
   }
-  EXPECT_LE(idle.threads, kIdleThreads) << Describe(idle);
+  EXPECT_LE(idle.threads, kIdleThreads) << base::Describe(idle);
   EXPECT_LE(idle.fds, blocked.fds - 2 * kBlocked + 8)
-      << Describe(blocked) << " then " << Describe(idle);
+      << base::Describe(blocked) << " then " << base::Describe(idle);
   ASSERT_TRUE(sel_ldr.WriteStdin("end\n").ok());
   absl::StatusOr<SelLdrResult> result = sel_ldr.Wait();
   ASSERT_TRUE(result.ok()) << result.status();

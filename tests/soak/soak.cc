@@ -31,7 +31,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "absl/types/optional.h"
-#include "base/fd_count.h"
+#include "base/process_usage.h"
 #include "base/unique_fd.h"
 #include "imc/imc.h"
 #include "tools/launcher/launcher.h"
@@ -103,29 +103,6 @@ std::string Runfile(const std::string& path) {
                       ".runfiles/sel_ldr_imc/", path);
 }
 
-// What /proc says of a process.
-struct Usage {
-  int fds = -1;
-  int threads = -1;
-  int64_t rss_kb = -1;
-};
-
-Usage UsageOf(pid_t pid) {
-  Usage usage;
-  usage.fds = base::CountOpenFdsOf(pid);
-  const std::string status = absl::StrCat("/proc/", pid, "/status");
-  if (FILE* f = fopen(status.c_str(), "re")) {
-    char line[256];
-    while (fgets(line, sizeof(line), f) != nullptr) {
-      long value = 0;
-      if (sscanf(line, "Threads: %ld", &value) == 1) usage.threads = static_cast<int>(value);
-      if (sscanf(line, "VmRSS: %ld kB", &value) == 1) usage.rss_kb = value;
-    }
-    fclose(f);
-  }
-  return usage;
-}
-
 class Driver {
  public:
   Driver(launcher::Module* module, const Flags& flags) : module_(module), flags_(flags) {}
@@ -133,7 +110,7 @@ class Driver {
   int Run() {
     const int64_t warm_up = std::min<int64_t>(flags_.ops / 10, 10'000);
     const absl::Time start = absl::Now();
-    Usage baseline = UsageOf(module_->pid());
+    base::ProcessUsage baseline = base::UsageOf(module_->pid());
     printf("%10s %8s %8s %10s %10s\n", "ops", "fds", "threads", "rss_kb", "ops/s");
     Print(0, baseline, start);
     for (int64_t op = 1; op <= flags_.ops; ++op) {
@@ -144,13 +121,13 @@ class Driver {
         return 1;
       }
       if (op == warm_up) {
-        baseline = UsageOf(module_->pid());
+        baseline = base::UsageOf(module_->pid());
         printf("baseline after %lld warm-up ops: %d fds, %d threads, %lld kB\n",
                static_cast<long long>(op), baseline.fds, baseline.threads,
-               static_cast<long long>(baseline.rss_kb));
+               static_cast<long long>(baseline.rss_kib));
       }
       if (op % flags_.report_every == 0 || op == flags_.ops) {
-        const Usage usage = UsageOf(module_->pid());
+        const base::ProcessUsage usage = base::UsageOf(module_->pid());
         Print(op, usage, start);
         if (op >= warm_up && !WithinBounds(baseline, usage)) return 1;
       }
@@ -159,15 +136,15 @@ class Driver {
   }
 
  private:
-  void Print(int64_t op, const Usage& usage, absl::Time start) {
+  void Print(int64_t op, const base::ProcessUsage& usage, absl::Time start) {
     const double seconds = absl::ToDoubleSeconds(absl::Now() - start);
     printf("%10lld %8d %8d %10lld %10.0f\n", static_cast<long long>(op), usage.fds, usage.threads,
-           static_cast<long long>(usage.rss_kb),
+           static_cast<long long>(usage.rss_kib),
            seconds > 0 ? static_cast<double>(op) / seconds : 0.0);
     fflush(stdout);
   }
 
-  bool WithinBounds(const Usage& baseline, const Usage& usage) {
+  bool WithinBounds(const base::ProcessUsage& baseline, const base::ProcessUsage& usage) {
     bool ok = true;
     if (usage.fds < 0 || usage.fds > baseline.fds + flags_.max_fd_growth) {
       fprintf(stderr, "soak: sel_ldr has %d fds, %d after the warm-up (bound +%d)\n", usage.fds,
@@ -179,9 +156,9 @@ class Driver {
               usage.threads, baseline.threads, flags_.max_thread_growth);
       ok = false;
     }
-    if (usage.rss_kb < 0 || usage.rss_kb > baseline.rss_kb + flags_.max_rss_growth_mb * 1024) {
+    if (usage.rss_kib < 0 || usage.rss_kib > baseline.rss_kib + flags_.max_rss_growth_mb * 1024) {
       fprintf(stderr, "soak: sel_ldr's RSS is %lld kB, %lld after the warm-up (bound +%lld MB)\n",
-              static_cast<long long>(usage.rss_kb), static_cast<long long>(baseline.rss_kb),
+              static_cast<long long>(usage.rss_kib), static_cast<long long>(baseline.rss_kib),
               static_cast<long long>(flags_.max_rss_growth_mb));
       ok = false;
     }
