@@ -24,6 +24,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "imc/imc.h"
+#include "imc/text_message.h"
 #include "tests/sel_ldr_runner.h"
 
 namespace tests {
@@ -65,19 +66,12 @@ absl::StatusOr<Module> Start(const std::string& name, const std::string& arg = "
   return module;
 }
 
-absl::Status Send(const imc::ConnectedSocket& socket, const std::string& bytes) {
-  iovec iov = {const_cast<char*>(bytes.data()), bytes.size()};
-  return socket.Send({{&iov, 1}, {}});
-}
-
+// The next message's text (no descriptors), within 20 s.
 absl::StatusOr<std::string> Receive(const imc::ConnectedSocket& socket) {
-  char buffer[256];
-  iovec iov = {buffer, sizeof(buffer)};
-  imc::WaitOptions wait;
-  wait.deadline = absl::Now() + absl::Seconds(20);
-  absl::StatusOr<imc::ReceivedMessage> received = socket.Receive({&iov, 1}, 0, wait);
+  absl::StatusOr<imc::TextMessage> received =
+      imc::ReceiveText(socket, 256, 0, imc::WithinSeconds(20));
   if (!received.ok()) return received.status();
-  return std::string(buffer, received->bytes);
+  return received->text;
 }
 
 // Starts `name`, takes its "ready", and waits for its end.
@@ -105,7 +99,7 @@ TEST(DirectPathTest, MessagesAfterTheFirstAreNotTrapped) {
   ASSERT_EQ(*Receive(*module->socket), "ready");
   for (int i = 0; i < 200; ++i) {
     const std::string message = absl::StrCat("message ", i, std::string(i % 97, 'x'));
-    ASSERT_TRUE(Send(*module->socket, message).ok());
+    ASSERT_TRUE(imc::SendText(*module->socket, message).ok());
     absl::StatusOr<std::string> echoed = Receive(*module->socket);
     ASSERT_TRUE(echoed.ok()) << echoed.status();
     ASSERT_EQ(*echoed, message);
@@ -285,7 +279,7 @@ TEST(DirectPathTest, LyingHeadersFromAPeerAreRefusedByTheSdk) {
   SendRaw(fd, 2, 0, 0, 0x80, 8, 24);  // An unknown flag.
   SendRaw(fd, 2, 9, 0, 0, 8, 24);     // An unknown kind.
   SendRaw(fd, 2, 0, 0, 0, 0, 3);      // Shorter than a header.
-  ASSERT_TRUE(Send(*module->socket, "honest").ok());
+  ASSERT_TRUE(imc::SendText(*module->socket, "honest").ok());
   ASSERT_EQ(*Receive(*module->socket), "done");
   absl::StatusOr<SelLdrResult> result = module->process->Wait();
   ASSERT_TRUE(result.ok()) << result.status();
@@ -318,7 +312,7 @@ TEST(DirectPathTest, PeerFdsNeverReachTheModuleProcess) {
     SendRaw(fd, 2, 0, 8, 0, 8, 24, std::vector<int>(8, memory->fd()));
     ASSERT_EQ(*Receive(*module->socket), "done");
     EXPECT_EQ(base::CountOpenFdsOf(pid), module_fds);
-    ASSERT_TRUE(Send(*module->socket, "bye").ok());
+    ASSERT_TRUE(imc::SendText(*module->socket, "bye").ok());
     absl::StatusOr<SelLdrResult> result = module->process->Wait();
     ASSERT_TRUE(result.ok()) << result.status();
     EXPECT_EQ(result->exit_status, 0) << result->Describe();
@@ -395,7 +389,7 @@ TEST(DirectPathTest, GrantedSocketWaitsForThePeer) {
   ASSERT_EQ(*Receive(*module->socket), "ready");
   ASSERT_EQ(*module->process->ReadLine(), "direct_path: close_blocked_granted");
   ASSERT_EQ(*module->process->ReadLine(), "nacl_close: ok");
-  ASSERT_TRUE(Send(*module->socket, "wake").ok());
+  ASSERT_TRUE(imc::SendText(*module->socket, "wake").ok());
   absl::StatusOr<SelLdrResult> result = module->process->Wait();
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_status, 0) << result->Describe();

@@ -17,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "imc/imc.h"
+#include "imc/text_message.h"
 #include "tests/sel_ldr_runner.h"
 
 #ifndef SO_PASSPIDFD
@@ -32,25 +33,12 @@ using ::testing::HasSubstr;
 constexpr int kChannelFd = 10;
 constexpr int kModuleChannel = 5;
 
-imc::WaitOptions Within(absl::Duration timeout) {
-  imc::WaitOptions wait;
-  wait.deadline = absl::Now() + timeout;
-  return wait;
-}
-
-absl::Status Send(const imc::ConnectedSocket& socket, const std::string& bytes) {
-  iovec iov = {const_cast<char*>(bytes.data()), bytes.size()};
-  return socket.Send({{&iov, 1}, {}}, Within(absl::Seconds(10)));
-}
-
+// The next message's text (no descriptors), within 10 s.
 absl::StatusOr<std::string> Receive(const imc::ConnectedSocket& socket) {
-  std::string buffer(4096, '\0');
-  iovec iov = {buffer.data(), buffer.size()};
-  absl::StatusOr<imc::ReceivedMessage> received =
-      socket.Receive({&iov, 1}, 0, Within(absl::Seconds(10)));
+  absl::StatusOr<imc::TextMessage> received =
+      imc::ReceiveText(socket, 4096, 0, imc::WithinSeconds(10));
   if (!received.ok()) return received.status();
-  buffer.resize(received->bytes);
-  return buffer;
+  return received->text;
 }
 
 // Test that a peer which kept a copy of sel_ldr's -i socket and turned SO_PASSPIDFD on there
@@ -85,7 +73,7 @@ TEST(PeerTest, PidfdsFromAPeerDoNotAccumulate) {
   // add one per message.
   constexpr int kSlack = 8;
   for (int i = 0; i < 2000; ++i) {
-    ASSERT_OK(Send(*channel, absl::StrCat("message ", i)));
+    ASSERT_OK(imc::SendText(*channel, absl::StrCat("message ", i), {}, imc::WithinSeconds(10)));
     absl::StatusOr<std::string> answer = Receive(*channel);
     ASSERT_OK(answer);
     ASSERT_EQ(*answer, "refused") << "message " << i;
@@ -98,7 +86,7 @@ TEST(PeerTest, PidfdsFromAPeerDoNotAccumulate) {
 
   const int off = 0;
   ASSERT_EQ(setsockopt(theirs.get(), SOL_SOCKET, SO_PASSPIDFD, &off, sizeof(off)), 0);
-  ASSERT_OK(Send(*channel, "honest"));
+  ASSERT_OK(imc::SendText(*channel, "honest", {}, imc::WithinSeconds(10)));
   absl::StatusOr<std::string> echo = Receive(*channel);
   ASSERT_OK(echo);
   EXPECT_EQ(*echo, "honest");
