@@ -3,7 +3,6 @@
 // module that connects to its own bound socket without accepting is held to
 // --max-pending-connections.
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <memory>
