@@ -396,6 +396,30 @@ TEST(DirectPathTest, GrantedSocketWaitsForThePeer) {
   EXPECT_THAT(Lines(result->out), ElementsAre("blocked receive: 4 'wake'"));
 }
 
+// Test that a receive through the loader that waited on a socket while dup2 put another one at
+// its number does not place the old socket there when it ends: a direct message on the new
+// pair arrives at the number.
+TEST(DirectPathTest, ACallThatOutlivesItsSlotPlacesNothing) {
+  absl::StatusOr<SelLdrResult> result = RunToEnd("stale_placement");
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_status, 0) << result->Describe();
+  EXPECT_THAT(Lines(result->out), ElementsAre("direct_path: stale_placement",
+                                              "blocked receive: old", "direct receive: new"));
+}
+
+// Test that placed numbers follow their slots while threads send and receive directly and
+// another closes, recreates, dups and dup2s the descriptors under them: afterwards every pair
+// the table holds carries a direct message from each end to the other.
+TEST(DirectPathTest, NumbersFollowTheirSlotsUnderChurn) {
+  absl::StatusOr<Module> module = Start("churn");
+  ASSERT_TRUE(module.ok()) << module.status();
+  ASSERT_EQ(*Receive(*module->socket), "ready");
+  absl::StatusOr<SelLdrResult> result = module->process->Wait(absl::Seconds(60));
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->exit_status, 0) << result->Describe();
+  EXPECT_THAT(Lines(result->out), ElementsAre("direct_path: churn", "consistent 6"));
+}
+
 // Test that closing one of two slots of a socket leaves the wait on it alone.
 TEST(DirectPathTest, DuplicatedSlotKeepsTheWait) {
   absl::StatusOr<SelLdrResult> result = RunToEnd("close_blocked_dup");

@@ -166,6 +166,161 @@ static void PlacedPair(int pair[2]) {
   }
 }
 
+/* --- Numbering under churn -------------------------------------------------------------- */
+
+enum { kChurnPairs = 6, kChurnRounds = 3000 };
+
+/* The pairs the churn keeps; a thread reads a number while another replaces it. */
+static int churn[kChurnPairs][2];
+static int churn_done;
+
+static int ChurnNumber(int j, int end) { return __atomic_load_n(&churn[j][end], __ATOMIC_RELAXED); }
+
+/* Receives on `d` through the loader (room for a descriptor makes the SDK trap), without
+ * waiting. Returns the bytes, or -1 with errno. */
+static int ReceiveTrapped(int d, char *buffer, size_t size) {
+  int descv[1];
+  struct NaClAbiNaClImcMsgIoVec iov = {buffer, size};
+  struct NaClAbiNaClImcMsgHdr header = {&iov, 1, descv, 1, 0};
+  return imc_recvmsg(d, &header, NACL_ABI_IMC_NONBLOCK);
+}
+
+/* Sends on one end of each pair (directly once placed) and receives on the other through the
+ * loader, whose successful calls place sockets, on whatever the numbers hold now, until the
+ * churn ends. Any result is allowed: the numbers change under it, as any fd on Linux. */
+static void *ChurnTraffic(void *unused) {
+  (void)unused;
+  char buffer[8];
+  for (int i = 0; !__atomic_load_n(&churn_done, __ATOMIC_RELAXED); ++i) {
+    const int j = i % kChurnPairs;
+    const int from = (i / kChurnPairs) % 2;
+    Send(ChurnNumber(j, from), "x", 1);
+    ReceiveTrapped(ChurnNumber(j, 1 - from), buffer, sizeof(buffer));
+  }
+  return NULL;
+}
+
+/* Two threads send and receive while the main thread moves a new pair onto each pair's
+ * numbers with dup2 (the old pair stays alive at other numbers for a while, so that a socket
+ * placed at a stale number would still deliver), closes pairs and makes new ones in the
+ * freed numbers, and dups. Then, for every pair the table holds, a message sent directly on
+ * either end must arrive at the other end as the loader reads it: a number whose placed
+ * socket were stale would send it elsewhere. Prints "consistent N" or the first mismatch. */
+static void Churn(void) {
+  int kept[kChurnPairs][2];
+  for (int j = 0; j < kChurnPairs; ++j) {
+    PlacedPair(churn[j]);
+    kept[j][0] = kept[j][1] = -1;
+  }
+  pthread_t threads[2];
+  for (int t = 0; t < 2; ++t) {
+    if (pthread_create(&threads[t], NULL, ChurnTraffic, NULL) != 0) Fail("thread");
+  }
+  for (int round = 0; round < kChurnRounds; ++round) {
+    const int j = round % kChurnPairs;
+    switch (round % 3) {
+      case 0: { /* A new pair at the same numbers; the old one kept until the next time. */
+        for (int end = 0; end < 2; ++end) {
+          if (kept[j][end] >= 0) nacl_close(kept[j][end]);
+          kept[j][end] = nacl_dup(churn[j][end]);
+        }
+        int pair[2];
+        PlacedPair(pair);
+        for (int end = 0; end < 2; ++end) {
+          dup2(pair[end], churn[j][end]);
+          nacl_close(pair[end]);
+        }
+        break;
+      }
+      case 1: { /* Close the pair; a new pair takes the lowest free numbers. */
+        nacl_close(churn[j][0]);
+        nacl_close(churn[j][1]);
+        int pair[2];
+        PlacedPair(pair);
+        __atomic_store_n(&churn[j][0], pair[0], __ATOMIC_RELAXED);
+        __atomic_store_n(&churn[j][1], pair[1], __ATOMIC_RELAXED);
+        break;
+      }
+      case 2: { /* A second slot, then closed again. */
+        const int copy = nacl_dup(churn[j][0]);
+        if (copy >= 0) nacl_close(copy);
+        break;
+      }
+    }
+  }
+  __atomic_store_n(&churn_done, 1, __ATOMIC_RELAXED);
+  for (int t = 0; t < 2; ++t) pthread_join(threads[t], NULL);
+
+  char buffer[8];
+  for (int j = 0; j < kChurnPairs; ++j) {
+    for (int from = 0; from < 2; ++from) {
+      const int sender = churn[j][from];
+      const int receiver = churn[j][1 - from];
+      while (ReceiveTrapped(receiver, buffer, sizeof(buffer)) >= 0) {
+      }
+      const char marker = (char)('A' + j);
+      if (Send(sender, &marker, 1) != 1) {
+        printf("pair %d: send on %d: %s\n", j, sender, ErrnoName(errno));
+        return;
+      }
+      const int n = ReceiveTrapped(receiver, buffer, sizeof(buffer));
+      if (n != 1 || buffer[0] != marker) {
+        printf("pair %d: %d to %d: the marker did not arrive: %s\n", j, sender, receiver,
+               n < 0 ? ErrnoName(errno) : "another message");
+        return;
+      }
+    }
+  }
+  printf("consistent %d\n", kChurnPairs);
+}
+
+/* Blocks in a receive through the loader on descriptor (intptr_t)arg; prints what came. */
+static void *BlockedTrappedReceive(void *arg) {
+  char buffer[8];
+  int descv[1];
+  struct NaClAbiNaClImcMsgIoVec iov = {buffer, sizeof(buffer)};
+  struct NaClAbiNaClImcMsgHdr header = {&iov, 1, descv, 1, 0};
+  const int n = imc_recvmsg((int)(intptr_t)arg, &header, 0);
+  printf("blocked receive: %.*s\n", n > 0 ? n : 0, buffer);
+  return NULL;
+}
+
+/* A receive through the loader waits on a socket while dup2 puts another pair at its number;
+ * the old socket lives on at other numbers and then gets a message, which ends that receive
+ * successfully. Its number now names the new pair: the loader must not place the old socket
+ * there. A message sent directly on the new pair must then arrive at that number, and a
+ * direct receive there must take it. */
+static void StalePlacement(void) {
+  int old_pair[2];
+  PlacedPair(old_pair);
+  const int kept = nacl_dup(old_pair[0]);      /* The old pair lives on here ... */
+  const int kept_peer = nacl_dup(old_pair[1]); /* ... and here. */
+  if (kept < 0 || kept_peer < 0) Fail("nacl_dup");
+  pthread_t thread;
+  if (pthread_create(&thread, NULL, BlockedTrappedReceive, (void *)(intptr_t)old_pair[1]) != 0) {
+    Fail("thread");
+  }
+  usleep(200 * 1000); /* Long enough to block in the loader. */
+  int new_pair[2];
+  PlacedPair(new_pair);
+  if (dup2(new_pair[0], old_pair[0]) != old_pair[0] ||
+      dup2(new_pair[1], old_pair[1]) != old_pair[1]) {
+    Fail("dup2");
+  }
+  if (Send(kept, "old", 3) != 3) Fail("send on the old pair");
+  pthread_join(thread, NULL);
+  if (Send(old_pair[0], "new", 3) != 3) Fail("send on the new pair");
+  char buffer[8];
+  struct NaClAbiNaClImcMsgIoVec iov = {buffer, sizeof(buffer)};
+  struct NaClAbiNaClImcMsgHdr header = {&iov, 1, NULL, 0, 0};
+  const int n = imc_recvmsg(old_pair[1], &header, NACL_ABI_IMC_NONBLOCK);
+  if (n < 0) {
+    printf("direct receive: %s\n", ErrnoName(errno));
+  } else {
+    printf("direct receive: %.*s\n", n, buffer);
+  }
+}
+
 int main(int argc, char **argv) {
   setvbuf(stdout, NULL, _IOLBF, 0);
   if (argc < 2) {
@@ -220,15 +375,15 @@ int main(int argc, char **argv) {
       uint32_t bytes;
       size_t size;
     } lies[] = {
-        {1, 0, 0, 0, 8, 24},   /* An old version. */
-        {2, 1, 0, 0, 0, 16},   /* An acceptance acknowledgement. */
-        {2, 0, 3, 0, 8, 24},   /* Three descriptors, and no fds. */
-        {2, 0, 0, 0, 100, 24}, /* More bytes than the packet has. */
-        {2, 0, 0, 0, 2, 24},   /* Fewer. */
-        {2, 0, 0, 0x80, 8, 24},  /* An unknown flag. */
-        {2, 9, 0, 0, 8, 24},   /* An unknown kind. */
-        {2, 0, 0, 0, 0, 3},    /* Shorter than a header. */
-        {2, 0, 9, 0, 8, 24},   /* More descriptors than a message can carry. */
+        {1, 0, 0, 0, 8, 24},    /* An old version. */
+        {2, 1, 0, 0, 0, 16},    /* An acceptance acknowledgement. */
+        {2, 0, 3, 0, 8, 24},    /* Three descriptors, and no fds. */
+        {2, 0, 0, 0, 100, 24},  /* More bytes than the packet has. */
+        {2, 0, 0, 0, 2, 24},    /* Fewer. */
+        {2, 0, 0, 0x80, 8, 24}, /* An unknown flag. */
+        {2, 9, 0, 0, 8, 24},    /* An unknown kind. */
+        {2, 0, 0, 0, 0, 3},     /* Shorter than a header. */
+        {2, 0, 9, 0, 8, 24},    /* More descriptors than a message can carry. */
     };
     for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); ++i) {
       memset(&packet, 0, sizeof(packet));
@@ -239,8 +394,8 @@ int main(int argc, char **argv) {
       packet.bytes = lies[i].bytes;
       packet.tags[0] = lies[i].count > 0 ? 4 : 0;
       memcpy(packet.data, "liedlied", 8);
-      Raw("lie", RawSyscall(SYS_sendto, kSocket, (long)&packet, (long)lies[i].size, MSG_NOSIGNAL,
-                            0, 0));
+      Raw("lie",
+          RawSyscall(SYS_sendto, kSocket, (long)&packet, (long)lies[i].size, MSG_NOSIGNAL, 0, 0));
     }
     if (Send(kSocket, "honest", 6) != 6) Fail("honest send");
     printf("sent\n");
@@ -252,17 +407,17 @@ int main(int argc, char **argv) {
     void *mapped = mmap(NULL, 65536, PROT_READ | PROT_WRITE, MAP_SHARED, memory, 0);
     if (mapped == MAP_FAILED) Fail("mmap");
     char packet[16] = {2};
-    Raw("sendto shared memory", RawSyscall(SYS_sendto, memory, (long)packet, 16, MSG_NOSIGNAL, 0,
-                                           0));
-    Raw("recvfrom shared memory", RawSyscall(SYS_recvfrom, memory, (long)packet, 16,
-                                             MSG_DONTWAIT, 0, 0));
+    Raw("sendto shared memory",
+        RawSyscall(SYS_sendto, memory, (long)packet, 16, MSG_NOSIGNAL, 0, 0));
+    Raw("recvfrom shared memory",
+        RawSyscall(SYS_recvfrom, memory, (long)packet, 16, MSG_DONTWAIT, 0, 0));
     nacl_close(memory);
     Raw("sendto placeholder", RawSyscall(SYS_sendto, memory, (long)packet, 16, MSG_NOSIGNAL, 0, 0));
     EXPECT_ERRNO("imc_sendmsg on a closed number", EBADF, Send(memory, "x", 1));
     int bound[2];
     if (imc_makeboundsock(bound) != 0) Fail("imc_makeboundsock");
-    Raw("sendto bound socket", RawSyscall(SYS_sendto, bound[0], (long)packet, 16, MSG_NOSIGNAL,
-                                          0, 0));
+    Raw("sendto bound socket",
+        RawSyscall(SYS_sendto, bound[0], (long)packet, 16, MSG_NOSIGNAL, 0, 0));
     Raw("sendto address", RawSyscall(SYS_sendto, bound[1], (long)packet, 16, MSG_NOSIGNAL, 0, 0));
     Raw("sendto stdout", RawSyscall(SYS_sendto, 1, (long)packet, 16, MSG_NOSIGNAL, 0, 0));
     Raw("sendto 900", RawSyscall(SYS_sendto, 900, (long)packet, 16, MSG_NOSIGNAL, 0, 0));
@@ -312,6 +467,10 @@ int main(int argc, char **argv) {
   } else if (strcmp(name, "close_blocked_granted") == 0) {
     /* Descriptor 3 came with -i: the wait goes on until the peer sends (Native Client). */
     CloseWhileBlocked(kSocket, arg, -1);
+  } else if (strcmp(name, "stale_placement") == 0) {
+    StalePlacement();
+  } else if (strcmp(name, "churn") == 0) {
+    Churn();
   } else if (strcmp(name, "close_blocked_dup") == 0) {
     /* Two slots, one closed: the other keeps the socket, and the wait goes on. */
     int pair[2];
