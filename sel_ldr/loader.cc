@@ -287,7 +287,8 @@ int RunLoader(const LoaderOptions& options) {
     return kExitSandboxFailed;
   }
   VLOG(1) << "module " << options.module_path << " is pid " << child->pid
-          << ", namespaces: " << (child->namespaces.empty() ? "none" : child->namespaces);
+          << ", namespaces: " << (child->namespaces.empty() ? "none" : child->namespaces)
+          << ", Landlock scope: " << (child->landlocked ? "yes" : "no");
   module->reset();  // The child has its own copy until its exec.
 
   SupervisorOptions supervisor_options;

@@ -1,5 +1,5 @@
-// Starting a module in its sandbox: a child process confined by namespaces, rlimits,
-// no_new_privs and the seccomp policy, which execs the module exactly once.
+// Starting a module in its sandbox: a child process confined by namespaces, a Landlock scope,
+// rlimits, no_new_privs and the seccomp policy, which execs the module exactly once.
 #ifndef SEL_LDR_SANDBOX_H_
 #define SEL_LDR_SANDBOX_H_
 
@@ -37,8 +37,11 @@ struct SandboxedModule {
   // The fd the child execs the module from, execveat(exec_fd, "", ..., AT_EMPTY_PATH): the
   // one exec the supervisor lets through.
   int exec_fd = -1;
-  // Namespaces the kernel let the child enter ("user,net,ipc,uts" or less).
+  // Namespaces the kernel let the child enter ("user,ipc,uts" or less; with "net" too where
+  // there is no Landlock scope).
   std::string namespaces;
+  // The child is restricted by the Landlock ruleset of sel_ldr/landlock.h.
+  bool landlocked = false;
   // Where the child reports a failure before the module runs (opaque).
   std::shared_ptr<void> startup_report;
 };
