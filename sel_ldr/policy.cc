@@ -562,8 +562,8 @@ std::string SyscallName(long number) {
   return absl::StrCat("syscall_", number);
 }
 
-absl::StatusOr<std::vector<sock_filter>> BuildModulePolicy(pid_t module_pid,
-                                                           const PolicyOptions& options) {
+absl::StatusOr<std::vector<sock_filter>> GenerateModulePolicy(pid_t module_pid,
+                                                              const PolicyOptions& options) {
   // Whatever no rule names is not offered: ENOSYS, from the filter or from the supervisor
   // (which then says so). Served and fatal calls have rules that send them there.
   const uint32_t default_action =

@@ -1,5 +1,5 @@
-// Tests of the module's seccomp policy: the classic-BPF program BuildModulePolicy exports is
-// run by a small interpreter on synthetic seccomp_data, and must decide as policy.h says for
+// Tests of the module's seccomp policy: the classic-BPF program sel_ldr loads (ModulePolicy,
+// prebuilt from GenerateModulePolicy) is run by a small interpreter on synthetic seccomp_data, and must decide as policy.h says for
 // a table of calls. To follow a change of policy, edit the table.
 #include "sel_ldr/policy.h"
 
@@ -25,6 +25,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "sel_ldr/prebuilt_policy.h"
 
 namespace sel_ldr {
 namespace {
@@ -288,7 +289,7 @@ const std::vector<PolicyCase>& Cases() {
 
 // Test that the exported BPF decides every call of the table as documented.
 TEST(PolicyTest, DecidesAsDocumented) {
-  absl::StatusOr<std::vector<sock_filter>> program = BuildModulePolicy(kModulePid);
+  absl::StatusOr<std::vector<sock_filter>> program = ModulePolicy(kModulePid);
   ASSERT_TRUE(program.ok()) << program.status();
   ASSERT_LE(program->size(), size_t{BPF_MAXINSNS});
   for (const PolicyCase& c : Cases()) {
@@ -326,7 +327,7 @@ TEST(PolicyTest, InterpreterRunsAProgram) {
 
 // Test that the pid in the rules is the one given: another module pid may not be signalled.
 TEST(PolicyTest, SelfIsTheGivenPid) {
-  absl::StatusOr<std::vector<sock_filter>> program = BuildModulePolicy(kModulePid + 7);
+  absl::StatusOr<std::vector<sock_filter>> program = ModulePolicy(kModulePid + 7);
   ASSERT_TRUE(program.ok()) << program.status();
   seccomp_data data;
   memset(&data, 0, sizeof(data));
@@ -361,7 +362,7 @@ TEST(PolicyTest, ProgramFitsTheKernelLimit) {
   for (bool in_filter : {false, true}) {
     PolicyOptions options;
     options.answer_unserved_in_filter = in_filter;
-    absl::StatusOr<std::vector<sock_filter>> program = BuildModulePolicy(getpid(), options);
+    absl::StatusOr<std::vector<sock_filter>> program = ModulePolicy(getpid(), options);
     ASSERT_TRUE(program.ok()) << program.status();
     EXPECT_LT(program->size(), kMaxProgram / 2) << "in_filter=" << in_filter;
     RecordProperty(in_filter ? "instructions_quiet" : "instructions", program->size());

@@ -26,6 +26,7 @@
 #include "base/status_macros.h"
 #include "sel_ldr/landlock.h"
 #include "sel_ldr/policy.h"
+#include "sel_ldr/prebuilt_policy.h"
 #include "syscalls/nacl_abi.h"
 
 namespace sel_ldr {
@@ -278,7 +279,7 @@ absl::StatusOr<SandboxedModule> StartSandbox(const SandboxOptions& options) {
   module.pidfd.reset(static_cast<int>(syscall(SYS_pidfd_open, child, 0)));
   if (!module.pidfd.valid()) return kill_child(base::ErrnoStatus(errno, "pidfd_open"));
 
-  absl::StatusOr<std::vector<sock_filter>> program = BuildModulePolicy(child, options.policy);
+  absl::StatusOr<std::vector<sock_filter>> program = ModulePolicy(child, options.policy);
   if (!program.ok()) return kill_child(program.status());
   if (program->size() > kMaxProgram) {
     return kill_child(base::ErrnoStatus(E2BIG, "the seccomp program is too long"));
