@@ -128,6 +128,9 @@ int main(int argc, char **argv) {
   } else if (strcmp(name, "socketpair") == 0) {
     int sv[2];
     Returned("socketpair", socketpair(AF_UNIX, SOCK_STREAM, 0, sv));
+  } else if (strcmp(name, "wait_for_stdin") == 0) {
+    /* Stays until the test has looked at this process from outside. */
+    ReadLoaderPid();
   } else if (strcmp(name, "connect_abstract") == 0) {
     /* No socket can be made; try connect() on a descriptor number directly. */
     struct sockaddr_un address;
