@@ -45,6 +45,8 @@
 #include "base/status_macros.h"
 #include "base/unique_fd.h"
 #include "imc/imc.h"
+#include "sel_ldr/loader.h"
+#include "sel_ldr/options.h"
 #include "sel_ldr/seccomp_unotify.h"
 #include "syscalls/nacl_abi.h"
 #include "tools/bench/bench_runner.h"
@@ -485,6 +487,56 @@ class LaunchHelloLauncher : public bench::Workload {
   std::string sel_ldr_;
 };
 
+// The floors of the launch rows (docs/performance.md section 8), once per operation, on the
+// benchmark's CPU, with stdin and stdout /dev/null:
+//  - kForkedLoader: this process (warm, single-threaded while it runs) forks and the child
+//    runs sel_ldr's RunLoader on the hello module: what a zygote would do at best, with no
+//    request to it and no exec of sel_ldr.
+//  - kTwoProcesses: fork+exec of `sel_ldr --version`, then of the hello binary: the cost of
+//    any design with a supervisor process per module, before any sandboxing.
+class LaunchFloor : public bench::Workload {
+ public:
+  enum class Kind { kForkedLoader, kTwoProcesses };
+  explicit LaunchFloor(Kind kind) : kind_(kind) {}
+
+  absl::Status SetUp() override {
+    ASSIGN_OR_RETURN(std::string module, Runfile(kHelloModule));
+    ASSIGN_OR_RETURN(std::string sel_ldr, Runfile(kSelLdr));
+    ASSIGN_OR_RETURN(options_, sel_ldr::ParseLoaderOptions({sel_ldr, "--", module}));
+    sel_ldr_version_ = {sel_ldr, "--version"};
+    module_ = {module};
+    dev_null_.reset(open("/dev/null", O_RDWR | O_CLOEXEC));
+    if (!dev_null_.valid()) return Errno("open /dev/null");
+    return absl::OkStatus();
+  }
+
+  absl::Status Run(int64_t iterations) override {
+    const std::vector<FdMapping> stdio = {{dev_null_.get(), STDIN_FILENO},
+                                          {dev_null_.get(), STDOUT_FILENO}};
+    for (int64_t i = 0; i < iterations; ++i) {
+      if (kind_ == Kind::kForkedLoader) {
+        ChildProcess loader;
+        RETURN_IF_ERROR(loader.Fork(stdio, -1, [this] { return sel_ldr::RunLoader(options_); }));
+        RETURN_IF_ERROR(loader.Wait());
+        continue;
+      }
+      for (const std::vector<std::string>* argv : {&sel_ldr_version_, &module_}) {
+        ChildProcess child;
+        RETURN_IF_ERROR(child.Exec(*argv, stdio, -1));
+        RETURN_IF_ERROR(child.Wait());
+      }
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  const Kind kind_;
+  sel_ldr::LoaderOptions options_;
+  std::vector<std::string> sel_ldr_version_;
+  std::vector<std::string> module_;
+  base::UniqueFd dev_null_;
+};
+
 // --- Idle memory -----------------------------------------------------------------------
 
 enum class MemoryFigure {
@@ -590,6 +642,20 @@ std::vector<bench::Comparison> MakeComparisons(const bench::Placement& placement
        "Module::Wait until it exits 0 vs fork+exec of the same static binary, on the "
        "benchmark's CPU",
        std::make_unique<LaunchHelloLauncher>(), std::make_unique<LaunchHello>(Isolation::kNone)});
+  comparisons.push_back(
+      {"launch_floor_forked_loader",
+       "a floor of launch_hello_launcher: this warm process forks and the child runs sel_ldr's "
+       "loader on the hello module (a zygote's best case: no request, no exec of sel_ldr) vs "
+       "fork+exec of the same static binary, on the benchmark's CPU",
+       std::make_unique<LaunchFloor>(LaunchFloor::Kind::kForkedLoader),
+       std::make_unique<LaunchHello>(Isolation::kNone)});
+  comparisons.push_back(
+      {"launch_floor_two_processes",
+       "the floor of any design with a supervisor process per module: fork+exec of "
+       "`sel_ldr --version`, then of the hello binary, vs fork+exec of the hello binary, on the "
+       "benchmark's CPU",
+       std::make_unique<LaunchFloor>(LaunchFloor::Kind::kTwoProcesses),
+       std::make_unique<LaunchHello>(Isolation::kNone)});
   bench::Comparison rss = {
       "idle_supervisor_rss",
       absl::StrCat("median VmRSS of sel_ldr (the supervisor alone) with an idle module, of ",

@@ -7,7 +7,8 @@ set -euo pipefail
 bench="$1"
 out="${TEST_TMPDIR:-$(mktemp -d)}"
 time_rows=(null_syscall null_syscall_cross_cpu module_ping_pong module_ping_pong_one_cpu
-  launch_hello launch_hello_launcher density_connect_echo)
+  launch_hello launch_hello_launcher launch_floor_forked_loader launch_floor_two_processes
+  density_connect_echo)
 memory_rows=(idle_supervisor_rss idle_supervisor_pss density_pss_per_module)
 
 fail() {
@@ -63,6 +64,6 @@ for name in "${memory_rows[@]}"; do
 done
 grep -Eq "^density_pss_total +[0-9.]+ +[0-9.]+ +[0-9.]+x +MiB$" "$out/table.txt" ||
   fail "no row density_pss_total: $(cat "$out/table.txt")"
-[[ $(wc -l <"$out/rows.csv") -eq 12 ]] || fail "CSV should have a header and 11 rows"
+[[ $(wc -l <"$out/rows.csv") -eq 14 ]] || fail "CSV should have a header and 13 rows"
 
 echo PASS
