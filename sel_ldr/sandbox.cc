@@ -67,6 +67,8 @@ constexpr NamespaceFlag kNamespaceFlags[] = {
     {CLONE_NEWUTS, "uts"},
 };
 constexpr size_t kNamespaceCount = sizeof(kNamespaceFlags) / sizeof(kNamespaceFlags[0]);
+constexpr size_t kNetNamespaceIndex = 1;
+static_assert(kNamespaceFlags[kNetNamespaceIndex].flag == CLONE_NEWNET);
 
 // How the child confines itself before its filter: the namespaces it tries, and the Landlock
 // ruleset it restricts itself by (-1: none).
@@ -158,10 +160,16 @@ struct ExecPlan {
   }
   if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) != 0) ChildFail(page, "prctl(PR_SET_DUMPABLE)", errno);
   if (confinement.landlock_ruleset >= 0) {
-    // A kernel that offered the ruleset takes it; failing here is a failure to confine.
+    // The kernel can still refuse (E2BIG: sel_ldr already runs 16 Landlock layers deep);
+    // then the network namespace does the scope's work, as on kernels without it.
     int error = RestrictSelf(confinement.landlock_ruleset);
-    if (error != 0) ChildFail(page, "landlock_restrict_self", error);
-    page->landlocked = 1;
+    if (error == 0) {
+      page->landlocked = 1;
+    } else if (unshare(CLONE_NEWNET) == 0) {
+      page->namespaces |= 1u << kNetNamespaceIndex;
+    } else {
+      ChildFail(page, "landlock_restrict_self, then unshare(CLONE_NEWNET)", error);
+    }
   }
 
   // Wait for the parent to build the policy (it needs this process's pid).

@@ -18,7 +18,6 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "base/fd_count.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -291,26 +290,6 @@ TEST_F(HostDescriptorTest, FcntlOnAHostNumberIsEbadf) {
   ExpectNothingWritten();
 }
 
-// The namespace `kind` ("net") of process `pid` ("self"), as its /proc link names it.
-std::string NamespaceOf(const std::string& pid, const std::string& kind) {
-  char target[128];
-  const std::string link = absl::StrCat("/proc/", pid, "/ns/", kind);
-  ssize_t n = readlink(link.c_str(), target, sizeof(target) - 1);
-  return n < 0 ? absl::StrCat("unreadable ", link) : std::string(target, static_cast<size_t>(n));
-}
-
-// The one child of process `pid`, or "" if it has none or several.
-std::string OnlyChildOf(pid_t pid) {
-  std::string children;
-  std::unique_ptr<FILE, int (*)(FILE*)> file(
-      fopen(absl::StrCat("/proc/", pid, "/task/", pid, "/children").c_str(), "r"), fclose);
-  if (file == nullptr) return "";
-  char buffer[256];
-  size_t n = fread(buffer, 1, sizeof(buffer), file.get());
-  std::vector<std::string> pids = absl::StrSplit(std::string(buffer, n), ' ', absl::SkipEmpty());
-  return pids.size() == 1 ? pids[0] : "";
-}
-
 // Test that a running module is in user, IPC and UTS namespaces of its own, and that its
 // abstract sockets and signals are scoped by Landlock where the kernel can (Linux 6.12), by
 // a network namespace of its own where it cannot (sel_ldr/landlock.h; what the scope stops is
@@ -324,14 +303,16 @@ TEST(ConfinementTest, ModuleIsInItsNamespacesAndScope) {
   command.pipe_stdin = true;
   absl::StatusOr<std::unique_ptr<SelLdrProcess>> process = SelLdrProcess::Start(command);
   ASSERT_TRUE(process.ok()) << process.status();
-  ASSERT_EQ(*(*process)->ReadLine(), "escape: wait_for_stdin");
-  const std::string module = OnlyChildOf((*process)->pid());
-  ASSERT_FALSE(module.empty());
+  absl::StatusOr<std::string> started = (*process)->ReadLine();
+  ASSERT_TRUE(started.ok()) << started.status();
+  ASSERT_EQ(*started, "escape: wait_for_stdin");
+  const pid_t module = ModulePidOf((*process)->pid());
+  ASSERT_GT(module, 0);
   for (const char* kind : {"user", "ipc", "uts"}) {
-    EXPECT_NE(NamespaceOf(module, kind), NamespaceOf("self", kind)) << kind;
+    EXPECT_NE(NamespaceOf(module, kind), NamespaceOf(getpid(), kind)) << kind;
   }
   const bool scoped = sel_ldr::LandlockAbiVersion() >= sel_ldr::kLandlockScopeAbi;
-  EXPECT_EQ(NamespaceOf(module, "net") == NamespaceOf("self", "net"), scoped);
+  EXPECT_EQ(NamespaceOf(module, "net") == NamespaceOf(getpid(), "net"), scoped);
   ASSERT_TRUE((*process)->WriteStdin("0\n").ok());
   absl::StatusOr<SelLdrResult> result = (*process)->Wait();
   ASSERT_TRUE(result.ok()) << result.status();

@@ -12,7 +12,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
@@ -278,6 +281,24 @@ absl::StatusOr<imc::SocketAddress> ReceiveServiceAddress(base::UniqueFd bootstra
     return absl::InvalidArgumentError("the -X message is not one SocketAddress");
   }
   return imc::SocketAddress::Adopt(std::move(message->descriptors[0].fd));
+}
+
+pid_t ModulePidOf(pid_t sel_ldr) {
+  std::ifstream file(absl::StrCat("/proc/", sel_ldr, "/task/", sel_ldr, "/children"));
+  std::stringstream children;
+  children << file.rdbuf();
+  std::vector<std::string> pids =
+      absl::StrSplit(children.str(), ' ', absl::SkipWhitespace());
+  int pid = -1;
+  if (pids.size() != 1 || !absl::SimpleAtoi(pids[0], &pid)) return -1;
+  return pid;
+}
+
+std::string NamespaceOf(pid_t pid, absl::string_view kind) {
+  const std::string link = absl::StrCat("/proc/", pid, "/ns/", kind);
+  char target[128];
+  ssize_t n = readlink(link.c_str(), target, sizeof(target) - 1);
+  return n < 0 ? absl::StrCat("unreadable ", link) : std::string(target, static_cast<size_t>(n));
 }
 
 }  // namespace tests

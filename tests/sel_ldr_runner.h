@@ -120,6 +120,13 @@ class SelLdrProcess {
   int wait_status_ = 0;
 };
 
+// The pid of the module `sel_ldr` runs (its one child), or -1 if it has none or several.
+pid_t ModulePidOf(pid_t sel_ldr);
+
+// The namespace `kind` ("net", "ipc", ...) of process `pid` as /proc names it
+// ("net:[4026531840]"), or "unreadable ..." naming the link.
+std::string NamespaceOf(pid_t pid, absl::string_view kind);
+
 // Starts sel_ldr with `command` and waits for it (see SelLdrProcess::Wait).
 absl::StatusOr<SelLdrResult> RunSelLdr(const SelLdrCommand& command,
                                        absl::Duration timeout = kDefaultTimeout);
