@@ -296,25 +296,13 @@ TEST_F(HostDescriptorTest, FcntlOnAHostNumberIsEbadf) {
 // tested in sel_ldr:landlock_test, since the filter stops those calls first here). sel_ldr -v
 // says which.
 TEST(ConfinementTest, ModuleIsInItsNamespacesAndScope) {
-  SelLdrCommand command;
-  command.flags = {"-v"};
-  command.module = ModulePath("escape");
-  command.args = {"wait_for_stdin"};
-  command.pipe_stdin = true;
-  absl::StatusOr<std::unique_ptr<SelLdrProcess>> process = SelLdrProcess::Start(command);
-  ASSERT_TRUE(process.ok()) << process.status();
-  absl::StatusOr<std::string> started = (*process)->ReadLine();
-  ASSERT_TRUE(started.ok()) << started.status();
-  ASSERT_EQ(*started, "escape: wait_for_stdin");
-  const pid_t module = ModulePidOf((*process)->pid());
-  ASSERT_GT(module, 0);
-  for (const char* kind : {"user", "ipc", "uts"}) {
-    EXPECT_NE(NamespaceOf(module, kind), NamespaceOf(getpid(), kind)) << kind;
-  }
   const bool scoped = sel_ldr::LandlockAbiVersion() >= sel_ldr::kLandlockScopeAbi;
-  EXPECT_EQ(NamespaceOf(module, "net") == NamespaceOf(getpid(), "net"), scoped);
-  ASSERT_TRUE((*process)->WriteStdin("0\n").ok());
-  absl::StatusOr<SelLdrResult> result = (*process)->Wait();
+  absl::StatusOr<SelLdrResult> result = RunInspectingModule({"-v"}, [scoped](pid_t module) {
+    for (const char* kind : {"user", "ipc", "uts"}) {
+      EXPECT_NE(NamespaceOf(module, kind), NamespaceOf(getpid(), kind)) << kind;
+    }
+    EXPECT_EQ(NamespaceOf(module, "net") == NamespaceOf(getpid(), "net"), scoped);
+  });
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_status, 0) << result->Describe();
   EXPECT_THAT(result->err, HasSubstr(scoped ? "namespaces: user,ipc,uts, Landlock scope: yes"

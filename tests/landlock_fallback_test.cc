@@ -8,7 +8,6 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-#include <memory>
 #include <string>
 
 #include "base/unique_fd.h"
@@ -43,22 +42,9 @@ TEST(LandlockFallbackTest, RefusedScopeFallsBackToANetworkNamespace) {
   ASSERT_TRUE(error == 0 || error == E2BIG) << strerror(error);
   ASSERT_EQ(sel_ldr::RestrictSelf(ruleset->get()), E2BIG) << "the layers are not at the limit";
   const std::string host_net = NamespaceOf(getpid(), "net");
-
-  SelLdrCommand command;
-  command.flags = {"-v"};
-  command.module = ModulePath("escape");
-  command.args = {"wait_for_stdin"};
-  command.pipe_stdin = true;
-  absl::StatusOr<std::unique_ptr<SelLdrProcess>> process = SelLdrProcess::Start(command);
-  ASSERT_TRUE(process.ok()) << process.status();
-  absl::StatusOr<std::string> started = (*process)->ReadLine();
-  ASSERT_TRUE(started.ok()) << started.status();
-  ASSERT_EQ(*started, "escape: wait_for_stdin");
-  const pid_t module = ModulePidOf((*process)->pid());
-  ASSERT_GT(module, 0);
-  EXPECT_NE(NamespaceOf(module, "net"), host_net);
-  ASSERT_TRUE((*process)->WriteStdin("0\n").ok());
-  absl::StatusOr<SelLdrResult> result = (*process)->Wait();
+  absl::StatusOr<SelLdrResult> result = RunInspectingModule({"-v"}, [&host_net](pid_t module) {
+    EXPECT_NE(NamespaceOf(module, "net"), host_net);
+  });
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->exit_status, 0) << result->Describe();
   EXPECT_THAT(result->err, HasSubstr("namespaces: user,net,ipc,uts, Landlock scope: no"))

@@ -20,6 +20,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "base/errno_status.h"
+#include "base/status_macros.h"
 #include "base/spawn.h"
 #include "imc/message_socket.h"
 #include "tools/runfiles/runfiles.h"
@@ -292,6 +293,27 @@ pid_t ModulePidOf(pid_t sel_ldr) {
   int pid = -1;
   if (pids.size() != 1 || !absl::SimpleAtoi(pids[0], &pid)) return -1;
   return pid;
+}
+
+absl::StatusOr<SelLdrResult> RunInspectingModule(const std::vector<std::string>& flags,
+                                                 const std::function<void(pid_t)>& inspect) {
+  SelLdrCommand command;
+  command.flags = flags;
+  command.module = ModulePath("escape");
+  command.args = {"wait_for_stdin"};
+  command.pipe_stdin = true;
+  absl::StatusOr<std::unique_ptr<SelLdrProcess>> process = SelLdrProcess::Start(command);
+  if (!process.ok()) return process.status();
+  absl::StatusOr<std::string> started = (*process)->ReadLine();
+  if (!started.ok()) return started.status();
+  if (*started != "escape: wait_for_stdin") {
+    return absl::InternalError(absl::StrCat("the module said '", *started, "'"));
+  }
+  const pid_t module = ModulePidOf((*process)->pid());
+  if (module <= 0) return absl::InternalError("sel_ldr has no single child");
+  inspect(module);
+  RETURN_IF_ERROR((*process)->WriteStdin("0\n"));
+  return (*process)->Wait();
 }
 
 std::string NamespaceOf(pid_t pid, absl::string_view kind) {

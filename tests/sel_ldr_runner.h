@@ -7,6 +7,7 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -122,6 +123,12 @@ class SelLdrProcess {
 
 // The pid of the module `sel_ldr` runs (its one child), or -1 if it has none or several.
 pid_t ModulePidOf(pid_t sel_ldr);
+
+// Runs tests/modules/escape's `wait_for_stdin` case under sel_ldr with `flags`: once the
+// module runs (and waits for a line on stdin), calls `inspect` with its pid, then lets it
+// end. Returns how sel_ldr ended; errors if it did not start or the module had no pid.
+absl::StatusOr<SelLdrResult> RunInspectingModule(const std::vector<std::string>& flags,
+                                                 const std::function<void(pid_t)>& inspect);
 
 // The namespace `kind` ("net", "ipc", ...) of process `pid` as /proc names it
 // ("net:[4026531840]"), or "unreadable ..." naming the link.

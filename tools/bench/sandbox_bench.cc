@@ -419,20 +419,41 @@ class ImcPingPong : public bench::Workload {
 
 // --- launch_hello ----------------------------------------------------------------------
 
-// Starts the hello module and waits for its exit status 0, once per operation: under
-// sel_ldr, or directly with fork+exec of the same static binary. Its stdin and stdout are
-// /dev/null; both run on the benchmark's CPU.
+// How LaunchHello starts the hello module.
+enum class Launch {
+  kSelLdr,  // sel_ldr -- hello.nexe.
+  kPlain,   // fork+exec of hello.nexe.
+  // The floors of the launch rows (docs/performance.md section 8):
+  kForkedLoader,  // This process (warm, single-threaded while it runs) forks and the child
+                  // runs sel_ldr's RunLoader: a zygote's best case, with no request to it
+                  // and no exec of sel_ldr.
+  kTwoProcesses,  // fork+exec of `sel_ldr --version`, then of hello.nexe: any design with a
+                  // supervisor process per module, before any sandboxing.
+};
+
+// Starts the hello module as `launch` says and waits for its exit status 0, once per
+// operation. Its stdin and stdout are /dev/null; everything runs on the benchmark's CPU.
 class LaunchHello : public bench::Workload {
  public:
-  explicit LaunchHello(Isolation isolation) : isolation_(isolation) {}
+  explicit LaunchHello(Launch launch) : launch_(launch) {}
 
   absl::Status SetUp() override {
     ASSIGN_OR_RETURN(std::string module, Runfile(kHelloModule));
-    if (isolation_ == Isolation::kSelLdr) {
-      ASSIGN_OR_RETURN(std::string sel_ldr, Runfile(kSelLdr));
-      argv_ = {sel_ldr, "--", module};
-    } else {
-      argv_ = {module};
+    ASSIGN_OR_RETURN(std::string sel_ldr, Runfile(kSelLdr));
+    switch (launch_) {
+      case Launch::kSelLdr:
+        programs_ = {{sel_ldr, "--", module}};
+        break;
+      case Launch::kPlain:
+        programs_ = {{module}};
+        break;
+      case Launch::kForkedLoader: {
+        ASSIGN_OR_RETURN(loader_options_, sel_ldr::ParseLoaderOptions({sel_ldr, "--", module}));
+        break;
+      }
+      case Launch::kTwoProcesses:
+        programs_ = {{sel_ldr, "--version"}, {module}};
+        break;
     }
     dev_null_.reset(open("/dev/null", O_RDWR | O_CLOEXEC));
     if (!dev_null_.valid()) return Errno("open /dev/null");
@@ -443,16 +464,25 @@ class LaunchHello : public bench::Workload {
     const std::vector<FdMapping> stdio = {{dev_null_.get(), STDIN_FILENO},
                                           {dev_null_.get(), STDOUT_FILENO}};
     for (int64_t i = 0; i < iterations; ++i) {
-      ChildProcess child;
-      RETURN_IF_ERROR(child.Exec(argv_, stdio, -1));
-      RETURN_IF_ERROR(child.Wait());
+      if (launch_ == Launch::kForkedLoader) {
+        ChildProcess loader;
+        RETURN_IF_ERROR(
+            loader.Fork(stdio, -1, [this] { return sel_ldr::RunLoader(loader_options_); }));
+        RETURN_IF_ERROR(loader.Wait());
+      }
+      for (const std::vector<std::string>& argv : programs_) {
+        ChildProcess child;
+        RETURN_IF_ERROR(child.Exec(argv, stdio, -1));
+        RETURN_IF_ERROR(child.Wait());
+      }
     }
     return absl::OkStatus();
   }
 
  private:
-  const Isolation isolation_;
-  std::vector<std::string> argv_;
+  const Launch launch_;
+  std::vector<std::vector<std::string>> programs_;  // Exec'd one after the other.
+  sel_ldr::LoaderOptions loader_options_;
   base::UniqueFd dev_null_;
 };
 
@@ -485,56 +515,6 @@ class LaunchHelloLauncher : public bench::Workload {
  private:
   std::string module_;
   std::string sel_ldr_;
-};
-
-// The floors of the launch rows (docs/performance.md section 8), once per operation, on the
-// benchmark's CPU, with stdin and stdout /dev/null:
-//  - kForkedLoader: this process (warm, single-threaded while it runs) forks and the child
-//    runs sel_ldr's RunLoader on the hello module: what a zygote would do at best, with no
-//    request to it and no exec of sel_ldr.
-//  - kTwoProcesses: fork+exec of `sel_ldr --version`, then of the hello binary: the cost of
-//    any design with a supervisor process per module, before any sandboxing.
-class LaunchFloor : public bench::Workload {
- public:
-  enum class Kind { kForkedLoader, kTwoProcesses };
-  explicit LaunchFloor(Kind kind) : kind_(kind) {}
-
-  absl::Status SetUp() override {
-    ASSIGN_OR_RETURN(std::string module, Runfile(kHelloModule));
-    ASSIGN_OR_RETURN(std::string sel_ldr, Runfile(kSelLdr));
-    ASSIGN_OR_RETURN(options_, sel_ldr::ParseLoaderOptions({sel_ldr, "--", module}));
-    sel_ldr_version_ = {sel_ldr, "--version"};
-    module_ = {module};
-    dev_null_.reset(open("/dev/null", O_RDWR | O_CLOEXEC));
-    if (!dev_null_.valid()) return Errno("open /dev/null");
-    return absl::OkStatus();
-  }
-
-  absl::Status Run(int64_t iterations) override {
-    const std::vector<FdMapping> stdio = {{dev_null_.get(), STDIN_FILENO},
-                                          {dev_null_.get(), STDOUT_FILENO}};
-    for (int64_t i = 0; i < iterations; ++i) {
-      if (kind_ == Kind::kForkedLoader) {
-        ChildProcess loader;
-        RETURN_IF_ERROR(loader.Fork(stdio, -1, [this] { return sel_ldr::RunLoader(options_); }));
-        RETURN_IF_ERROR(loader.Wait());
-        continue;
-      }
-      for (const std::vector<std::string>* argv : {&sel_ldr_version_, &module_}) {
-        ChildProcess child;
-        RETURN_IF_ERROR(child.Exec(*argv, stdio, -1));
-        RETURN_IF_ERROR(child.Wait());
-      }
-    }
-    return absl::OkStatus();
-  }
-
- private:
-  const Kind kind_;
-  sel_ldr::LoaderOptions options_;
-  std::vector<std::string> sel_ldr_version_;
-  std::vector<std::string> module_;
-  base::UniqueFd dev_null_;
 };
 
 // --- Idle memory -----------------------------------------------------------------------
@@ -634,28 +614,28 @@ std::vector<bench::Comparison> MakeComparisons(const bench::Placement& placement
       {"launch_hello",
        "sel_ldr starting the hello module (stdio, a thread) until it exits 0 vs fork+exec of "
        "the same static binary, on the benchmark's CPU",
-       std::make_unique<LaunchHello>(Isolation::kSelLdr),
-       std::make_unique<LaunchHello>(Isolation::kNone)});
+       std::make_unique<LaunchHello>(Launch::kSelLdr),
+       std::make_unique<LaunchHello>(Launch::kPlain)});
   comparisons.push_back(
       {"launch_hello_launcher",
        "launcher::Module::Launch of the hello module (sel_ldr -X, stdout discarded) and "
        "Module::Wait until it exits 0 vs fork+exec of the same static binary, on the "
        "benchmark's CPU",
-       std::make_unique<LaunchHelloLauncher>(), std::make_unique<LaunchHello>(Isolation::kNone)});
+       std::make_unique<LaunchHelloLauncher>(), std::make_unique<LaunchHello>(Launch::kPlain)});
   comparisons.push_back(
       {"launch_floor_forked_loader",
        "a floor of launch_hello_launcher: this warm process forks and the child runs sel_ldr's "
        "loader on the hello module (a zygote's best case: no request, no exec of sel_ldr) vs "
        "fork+exec of the same static binary, on the benchmark's CPU",
-       std::make_unique<LaunchFloor>(LaunchFloor::Kind::kForkedLoader),
-       std::make_unique<LaunchHello>(Isolation::kNone)});
+       std::make_unique<LaunchHello>(Launch::kForkedLoader),
+       std::make_unique<LaunchHello>(Launch::kPlain)});
   comparisons.push_back(
       {"launch_floor_two_processes",
        "the floor of any design with a supervisor process per module: fork+exec of "
        "`sel_ldr --version`, then of the hello binary, vs fork+exec of the hello binary, on the "
        "benchmark's CPU",
-       std::make_unique<LaunchFloor>(LaunchFloor::Kind::kTwoProcesses),
-       std::make_unique<LaunchHello>(Isolation::kNone)});
+       std::make_unique<LaunchHello>(Launch::kTwoProcesses),
+       std::make_unique<LaunchHello>(Launch::kPlain)});
   bench::Comparison rss = {
       "idle_supervisor_rss",
       absl::StrCat("median VmRSS of sel_ldr (the supervisor alone) with an idle module, of ",
