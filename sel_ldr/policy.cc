@@ -576,6 +576,11 @@ absl::StatusOr<std::vector<sock_filter>> GenerateModulePolicy(pid_t module_pid,
   // The loader sets no_new_privs itself, before the filter.
   rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_NNP, 0);
   if (rc != 0) return base::ErrnoStatus(-rc, "seccomp NNP attribute");
+  // Syscall numbers as a binary tree, not a list: loading a filter makes the kernel run it for
+  // every syscall number (its cache of always-allowed calls), which for -q's program (about
+  // 630 instructions as a list) took 300 µs of every launch and takes 126 µs as a tree.
+  rc = seccomp_attr_set(ctx.get(), SCMP_FLTATR_CTL_OPTIMIZE, 2);
+  if (rc != 0) return base::ErrnoStatus(-rc, "seccomp binary-tree attribute");
   Rules rules(ctx.get(), default_action);
   AddAllowedCalls(rules, module_pid);
   AddAnsweredCalls(rules, options);
