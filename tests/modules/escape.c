@@ -62,14 +62,6 @@ static void *BlockInRecvmsg(void *socket) {
   return NULL;
 }
 
-static pid_t ReadLoaderPid(void) {
-  char line[32];
-  ssize_t n = read(0, line, sizeof(line) - 1);
-  if (n <= 0) Fail("read the loader's pid from stdin");
-  line[n] = '\0';
-  return (pid_t)atoi(line);
-}
-
 static void Socket(int family, int type) { Returned("socket", socket(family, type, 0)); }
 
 static void ProbeDescriptors(void) {

@@ -53,14 +53,6 @@ struct Case {
   int expected; /* The errno; 0: the call succeeds (on the module alone). */
 };
 
-static pid_t ReadLoaderPid(void) {
-  char line[32];
-  ssize_t n = read(0, line, sizeof(line) - 1);
-  if (n <= 0) Fail("read the loader's pid from stdin");
-  line[n] = '\0';
-  return (pid_t)atoi(line);
-}
-
 static void RunCases(const struct Case *cases, size_t count) {
   for (size_t i = 0; i < count; ++i) {
     const long *a = cases[i].args;

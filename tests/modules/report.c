@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 const char *ErrnoName(int error) {
   if (error == 0) return "ok";
@@ -21,4 +22,12 @@ void Fail(const char *what) {
   printf("FAIL %s: %s\n", what, ErrnoName(error));
   fflush(stdout);
   exit(1);
+}
+
+pid_t ReadLoaderPid(void) {
+  char line[32];
+  ssize_t n = read(0, line, sizeof(line) - 1);
+  if (n <= 0) Fail("read the loader's pid from stdin");
+  line[n] = '\0';
+  return (pid_t)atoi(line);
 }

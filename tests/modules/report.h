@@ -3,6 +3,7 @@
 #define TESTS_MODULES_REPORT_H_
 
 #include <errno.h>
+#include <sys/types.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -16,6 +17,10 @@ void ReportCase(const char *name, const char *expected, const char *actual);
 
 /* Prints "FAIL <what>: <errno name>" and exits with status 1: a step a case needs failed. */
 void Fail(const char *what) __attribute__((noreturn));
+
+/* Reads the line the test writes on stdin, sel_ldr's pid, and returns it; Fail()s without
+ * one. */
+pid_t ReadLoaderPid(void);
 
 /* Runs `call`, a call that returns -1 and sets errno on failure, and reports case `name`
  * with the errno it should fail with (0: it should succeed). */
