@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include <algorithm>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -22,10 +21,6 @@ constexpr pid_t kOtherPlaceholder = 0x5ffffff3;
 // Real pids across the range, each checked against the patched program.
 constexpr pid_t kCheckedPids[] = {1, 2, 3, 255, 256, 4095, 32767, 32768, 65535, 65536,
                                   1000000, 4194303, 4194304};
-
-bool Same(const sock_filter& a, const sock_filter& b) {
-  return a.code == b.code && a.jt == b.jt && a.jf == b.jf && a.k == b.k;
-}
 
 // Finds the positions of the pid in the program for `options`, or says why there are none.
 bool PidPositions(const PolicyOptions& options, std::vector<sock_filter>* program,
@@ -44,7 +39,7 @@ bool PidPositions(const PolicyOptions& options, std::vector<sock_filter>* progra
   for (size_t i = 0; i < a->size(); ++i) {
     const sock_filter& x = (*a)[i];
     const sock_filter& y = (*b)[i];
-    if (Same(x, y)) continue;
+    if (SameInstruction(x, y)) continue;
     if (x.code != y.code || x.jt != y.jt || x.jf != y.jf ||
         x.k != static_cast<uint32_t>(kPlaceholder) ||
         y.k != static_cast<uint32_t>(kOtherPlaceholder)) {
@@ -59,8 +54,7 @@ bool PidPositions(const PolicyOptions& options, std::vector<sock_filter>* progra
   for (pid_t pid : kCheckedPids) {
     absl::StatusOr<std::vector<sock_filter>> generated = GenerateModulePolicy(pid, options);
     std::vector<sock_filter> patched = Instantiate(policy, pid);
-    if (!generated.ok() || generated->size() != patched.size() ||
-        !std::equal(patched.begin(), patched.end(), generated->begin(), Same)) {
+    if (!generated.ok() || !SameProgram(*generated, patched)) {
       fprintf(stderr, "policy_gen: for pid %d the program is not the prebuilt one\n", pid);
       return false;
     }

@@ -22,6 +22,10 @@ struct PolicyTemplate {
 // Returns the program of `policy` with `pid` put in its places.
 std::vector<sock_filter> Instantiate(const PolicyTemplate& policy, pid_t pid);
 
+// True if `a` and `b` are the same instruction / the same program.
+bool SameInstruction(const sock_filter& a, const sock_filter& b);
+bool SameProgram(const std::vector<sock_filter>& a, const std::vector<sock_filter>& b);
+
 }  // namespace sel_ldr
 
 #endif  // SEL_LDR_POLICY_TEMPLATE_H_

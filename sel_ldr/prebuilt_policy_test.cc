@@ -9,19 +9,10 @@
 #include "absl/status/status.h"
 #include "gtest/gtest.h"
 #include "sel_ldr/policy.h"
+#include "sel_ldr/policy_template.h"
 
 namespace sel_ldr {
 namespace {
-
-bool Same(const std::vector<sock_filter>& a, const std::vector<sock_filter>& b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (a[i].code != b[i].code || a[i].jt != b[i].jt || a[i].jf != b[i].jf || a[i].k != b[i].k) {
-      return false;
-    }
-  }
-  return true;
-}
 
 // Test that the prebuilt program is the one libseccomp generates from the policy, for both
 // ways of answering unserved calls and for pids the generator did not check.
@@ -36,7 +27,7 @@ TEST(PrebuiltPolicyTest, EqualsTheGeneratedProgram) {
       absl::StatusOr<std::vector<sock_filter>> prebuilt = ModulePolicy(pid, options);
       absl::StatusOr<std::vector<sock_filter>> generated = GenerateModulePolicy(pid, options);
       ASSERT_TRUE(prebuilt.ok() && generated.ok());
-      EXPECT_TRUE(Same(*prebuilt, *generated)) << "pid " << pid << ", answer " << answer;
+      EXPECT_TRUE(SameProgram(*prebuilt, *generated)) << "pid " << pid << ", answer " << answer;
     }
   }
 }
@@ -45,8 +36,8 @@ TEST(PrebuiltPolicyTest, EqualsTheGeneratedProgram) {
 TEST(PrebuiltPolicyTest, ProgramsDependOnOptionsAndPid) {
   PolicyOptions answer;
   answer.answer_unserved_in_filter = true;
-  EXPECT_FALSE(Same(*ModulePolicy(100), *ModulePolicy(100, answer)));
-  EXPECT_FALSE(Same(*ModulePolicy(100), *ModulePolicy(101)));
+  EXPECT_FALSE(SameProgram(*ModulePolicy(100), *ModulePolicy(100, answer)));
+  EXPECT_FALSE(SameProgram(*ModulePolicy(100), *ModulePolicy(101)));
 }
 
 // Test that no program is made for a pid that names no single process.
