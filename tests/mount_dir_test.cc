@@ -16,7 +16,6 @@
 #include <fstream>
 #include <memory>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -39,13 +38,6 @@ void WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path);
   out << content;
   ASSERT_TRUE(out.good()) << path;
-}
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream content;
-  content << in.rdbuf();
-  return content.str();
 }
 
 // Every path below `path`, with "/" after directories, sorted; symlinks are not followed.

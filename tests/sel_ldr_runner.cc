@@ -284,12 +284,17 @@ absl::StatusOr<imc::SocketAddress> ReceiveServiceAddress(base::UniqueFd bootstra
   return imc::SocketAddress::Adopt(std::move(message->descriptors[0].fd));
 }
 
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream content;
+  content << in.rdbuf();
+  return content.str();
+}
+
 pid_t ModulePidOf(pid_t sel_ldr) {
-  std::ifstream file(absl::StrCat("/proc/", sel_ldr, "/task/", sel_ldr, "/children"));
-  std::stringstream children;
-  children << file.rdbuf();
-  std::vector<std::string> pids =
-      absl::StrSplit(children.str(), ' ', absl::SkipWhitespace());
+  const std::string children =
+      ReadFile(absl::StrCat("/proc/", sel_ldr, "/task/", sel_ldr, "/children"));
+  std::vector<std::string> pids = absl::StrSplit(children, ' ', absl::SkipWhitespace());
   int pid = -1;
   if (pids.size() != 1 || !absl::SimpleAtoi(pids[0], &pid)) return -1;
   return pid;

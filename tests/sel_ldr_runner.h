@@ -121,6 +121,9 @@ class SelLdrProcess {
   int wait_status_ = 0;
 };
 
+// The whole content of the file at `path`; "" if it cannot be read.
+std::string ReadFile(const std::string& path);
+
 // The pid of the module `sel_ldr` runs (its one child), or -1 if it has none or several.
 pid_t ModulePidOf(pid_t sel_ldr);
 
